@@ -1,0 +1,127 @@
+import type { Prompt, Resource, Tool } from '@modelcontextprotocol/client';
+import type { ResourceTemplate, Upstream } from '../upstream/index.js';
+import { disambiguate, exposedName } from './names.js';
+import { toGatewayUri } from './uris.js';
+
+/** One upstream tool or prompt under its exposed name. */
+export interface CatalogEntry<T> {
+  exposed: string;
+  server: string;
+  /** The upstream's own name, sent back to it on a call. */
+  name: string;
+  /** The definition as agents see it: the upstream's, with only the name changed. */
+  item: T;
+  shortened: boolean;
+  /** Set when another upstream name mapped to the same exposed name first. */
+  collided: boolean;
+}
+
+export interface NameReport {
+  kind: 'tool' | 'prompt';
+  server: string;
+  name: string;
+  exposed: string;
+  reason: 'shortened' | 'collision';
+}
+
+/** A named thing from one upstream, before naming. */
+interface Candidate<T> {
+  server: string;
+  name: string;
+  item: T;
+}
+
+/**
+ * Gives every candidate its exposed name. The order of upstreams and of their lists
+ * does not matter: candidates are sorted by (server, name) first, so the same set of
+ * names always yields the same exposed names, and the first of a colliding group
+ * keeps the plain name.
+ */
+function nameAll<T extends { name: string }>(candidates: Candidate<T>[]): CatalogEntry<T>[] {
+  candidates.sort((a, b) =>
+    a.server === b.server ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.server < b.server ? -1 : 1,
+  );
+  const taken = new Set<string>();
+  const entries: CatalogEntry<T>[] = [];
+  for (const candidate of candidates) {
+    const base = exposedName(candidate.server, candidate.name);
+    let exposed = base.name;
+    const collided = taken.has(exposed);
+    if (collided) exposed = disambiguate(candidate.server, candidate.name, (c) => taken.has(c));
+    taken.add(exposed);
+    entries.push({
+      exposed,
+      server: candidate.server,
+      name: candidate.name,
+      item: { ...candidate.item, name: exposed },
+      shortened: base.shortened,
+      collided,
+    });
+  }
+  return entries;
+}
+
+/**
+ * The merged view of every connected upstream: tools and prompts under
+ * `<server>__<name>`, resources and templates under `switchboard://<server>/<uri>`.
+ * Immutable: a change upstream builds a new Catalog, so a request in progress keeps
+ * the view it started with.
+ */
+export class Catalog {
+  readonly tools: readonly CatalogEntry<Tool>[];
+  readonly prompts: readonly CatalogEntry<Prompt>[];
+  readonly resources: readonly Resource[];
+  readonly templates: readonly ResourceTemplate[];
+  private readonly toolIndex: Map<string, CatalogEntry<Tool>>;
+  private readonly promptIndex: Map<string, CatalogEntry<Prompt>>;
+  /** Exposed tool definitions, built once per catalog for tools/list. */
+  readonly toolList: readonly Tool[];
+  readonly promptList: readonly Prompt[];
+
+  constructor(upstreams: Iterable<Upstream>) {
+    const tools: Candidate<Tool>[] = [];
+    const prompts: Candidate<Prompt>[] = [];
+    const resources: Resource[] = [];
+    const templates: ResourceTemplate[] = [];
+    const sorted = [...upstreams].filter((u) => u.status === 'ready').sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const upstream of sorted) {
+      const server = upstream.name;
+      for (const tool of upstream.lists.tools) tools.push({ server, name: tool.name, item: tool });
+      for (const prompt of upstream.lists.prompts) prompts.push({ server, name: prompt.name, item: prompt });
+      for (const resource of upstream.lists.resources) resources.push({ ...resource, uri: toGatewayUri(server, resource.uri) });
+      for (const template of upstream.lists.templates) {
+        templates.push({ ...template, uriTemplate: toGatewayUri(server, template.uriTemplate) });
+      }
+    }
+    this.tools = nameAll(tools);
+    this.prompts = nameAll(prompts);
+    this.resources = resources;
+    this.templates = templates;
+    this.toolIndex = new Map(this.tools.map((entry) => [entry.exposed, entry]));
+    this.promptIndex = new Map(this.prompts.map((entry) => [entry.exposed, entry]));
+    this.toolList = this.tools.map((entry) => entry.item);
+    this.promptList = this.prompts.map((entry) => entry.item);
+  }
+
+  tool(exposed: string): CatalogEntry<Tool> | undefined {
+    return this.toolIndex.get(exposed);
+  }
+
+  prompt(exposed: string): CatalogEntry<Prompt> | undefined {
+    return this.promptIndex.get(exposed);
+  }
+
+  /** Names that `check` reports: every shortened name and every collision. */
+  nameReports(): NameReport[] {
+    const reports: NameReport[] = [];
+    const add = (kind: 'tool' | 'prompt', entries: readonly CatalogEntry<unknown>[]) => {
+      for (const e of entries) {
+        if (e.shortened) reports.push({ kind, server: e.server, name: e.name, exposed: e.exposed, reason: 'shortened' });
+        if (e.collided) reports.push({ kind, server: e.server, name: e.name, exposed: e.exposed, reason: 'collision' });
+      }
+    };
+    add('tool', this.tools);
+    add('prompt', this.prompts);
+    return reports;
+  }
+}

@@ -1,0 +1,6 @@
+export { Catalog } from './catalog.js';
+export type { CatalogEntry, NameReport } from './catalog.js';
+export { exposedName, NAME_PATTERN, shortHash, splitExposed } from './names.js';
+export { fromGatewayUri, toGatewayUri } from './uris.js';
+export { rewritePromptResult, rewriteReadResult, rewriteToolResult } from './rewrite.js';
+export { decodeCursor, paginate } from './paginate.js';

@@ -1,0 +1,149 @@
+import { z } from 'zod';
+
+/**
+ * The zod schemas of `servers.json`. They are the single source of truth: the loader
+ * validates with them, `switchboard schema` prints the JSON Schema for editors from
+ * them, and the README's reference tables are generated from their descriptions.
+ */
+
+export const SERVER_NAME = /^[A-Za-z0-9-]+$/;
+/** The gateway's own tools live under this server name, so no upstream may take it. */
+export const RESERVED_SERVER_NAME = 'switchboard';
+
+const stringMap = z.record(z.string(), z.string());
+const globList = z.array(z.string().min(1));
+
+const commonServerFields = {
+  enabled: z.boolean().default(true).describe('Set to false to keep the entry but not connect to it.'),
+  description: z.string().optional().describe('Free text for humans; not sent anywhere.'),
+  timeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .default(60_000)
+    .describe('Per-request timeout towards this server, in milliseconds (progress notifications reset it).'),
+  readOnlyTools: globList
+    .default([])
+    .describe("Globs over the server's own tool names that count as read-only, whatever the server annotates."),
+  trustAnnotations: z
+    .boolean()
+    .default(true)
+    .describe("Whether the server's own `readOnlyHint` annotations classify its tools as read-only."),
+  isolation: z
+    .enum(['shared', 'session'])
+    .default('shared')
+    .describe(
+      '`shared`: one connection for every agent. `session`: one connection per downstream session, for servers that keep per-client state or ask the client questions (sampling, elicitation, roots).',
+    ),
+  sampling: z
+    .enum(['client', 'router', 'deny'])
+    .default('client')
+    .describe("Who answers the server's sampling requests: the calling agent's client, the model router, or nobody."),
+  pinning: z
+    .enum(['quarantine', 'warn', 'off'])
+    .default('quarantine')
+    .describe('What happens when a tool definition changes after first sight.'),
+};
+
+export const StdioServerSchema = z
+  .strictObject({
+    type: z.literal('stdio').optional().describe('Implied by `command`.'),
+    command: z.string().min(1).describe('The program to start. Never run through a shell.'),
+    args: z.array(z.string()).default([]).describe('Arguments, one string each.'),
+    env: stringMap.default({}).describe('Extra environment variables; only a minimal set is inherited.'),
+    cwd: z.string().optional().describe("Working directory, relative to servers.json's folder (the default)."),
+    ...commonServerFields,
+  })
+  .describe('A server started as a child process, speaking MCP over stdin/stdout.');
+
+export const RemoteServerSchema = z
+  .strictObject({
+    type: z.enum(['http', 'sse']).describe('`http`: streamable HTTP. `sse`: the legacy HTTP+SSE transport.'),
+    url: z.url().describe('The endpoint, e.g. https://mcp.example.com/mcp or http://127.0.0.1:3001/sse.'),
+    headers: stringMap.default({}).describe('Headers sent with every request (e.g. Authorization).'),
+    ...commonServerFields,
+  })
+  .describe('A server reached over HTTP.');
+
+export const ServerSchema = z.union([StdioServerSchema, RemoteServerSchema]);
+
+const TARGET = /^[A-Za-z0-9-]+\/.+$/;
+const target = z.string().regex(TARGET, 'expected "provider/model"');
+
+export const ProviderSchema = z.strictObject({
+  type: z.enum(['openai', 'anthropic', 'gemini']).describe('The wire format the provider speaks.'),
+  apiKey: z.string().optional().describe('Use ${ENV_VAR} rather than a literal key.'),
+  baseUrl: z.url().optional().describe('Override the endpoint (any OpenAI-compatible server for `openai`).'),
+  headers: stringMap.default({}).describe('Extra headers on every request.'),
+});
+
+export const PriceSchema = z.strictObject({
+  input: z.number().nonnegative().describe('USD per million input tokens.'),
+  output: z.number().nonnegative().describe('USD per million output tokens.'),
+  cachedInput: z.number().nonnegative().optional().describe('USD per million cached input tokens.'),
+});
+
+export const RouteSchema = z.union([
+  z.array(target).min(1),
+  z.strictObject({
+    strategy: z.enum(['fallback', 'weighted', 'least-latency', 'cheapest', 'preferences']).default('fallback'),
+    targets: z.array(target).min(1),
+    weights: z.array(z.number().nonnegative()).optional(),
+  }),
+]);
+
+export const ModelsSchema = z.strictObject({
+  providers: z.record(z.string().regex(SERVER_NAME), ProviderSchema).default({}),
+  prices: z.record(target, PriceSchema).default({}),
+  routes: z.record(z.string().min(1), RouteSchema).default({}),
+});
+
+export const GatewaySchema = z.strictObject({
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('stderr log level.'),
+  pageSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(500)
+    .describe('Items per page of tools/list, prompts/list and resources/list.'),
+  connectTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .default(30_000)
+    .describe('How long one upstream may take to connect before it is reported as failed.'),
+  startupGraceMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(5_000)
+    .describe(
+      'Right after start, list requests wait up to this long for upstreams still connecting; later ones are announced with list_changed.',
+    ),
+  allowedOrigins: z
+    .array(z.string())
+    .default([])
+    .describe('Extra browser origins allowed on the HTTP endpoint (loopback origins always are).'),
+  allowedHosts: z
+    .array(z.string())
+    .default([])
+    .describe('Extra Host header values allowed on the HTTP endpoint when bound to loopback.'),
+});
+
+export const ConfigSchema = z.strictObject({
+  $schema: z.string().optional(),
+  mcpServers: z.record(z.string(), ServerSchema).default({}).describe('The upstream MCP servers, by name.'),
+  models: ModelsSchema.optional().describe('Model providers, prices and routes for switchboard__sample.'),
+  gateway: GatewaySchema.default(GatewaySchema.parse({})).describe('Gateway-wide settings.'),
+});
+
+export type StdioServerConfig = z.output<typeof StdioServerSchema>;
+export type RemoteServerConfig = z.output<typeof RemoteServerSchema>;
+export type ServerConfig = (StdioServerConfig & { type?: 'stdio' }) | RemoteServerConfig;
+export type ModelsConfig = z.output<typeof ModelsSchema>;
+export type GatewayConfig = z.output<typeof GatewaySchema>;
+
+export function isStdio(server: ServerConfig): server is StdioServerConfig {
+  return 'command' in server;
+}

@@ -1,0 +1,2 @@
+export { createLogger, parseLogLevel, silentLogger } from './logger.js';
+export type { Logger, LoggerOptions, LogLevel } from './logger.js';

@@ -1,0 +1,5 @@
+export { startHttp } from './http.js';
+export type { HttpFrontDoor, HttpOptions } from './http.js';
+export { Runtime } from './runtime.js';
+export { GATEWAY_VERSION } from './session.js';
+export { startStdio } from './stdio.js';

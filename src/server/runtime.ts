@@ -1,0 +1,152 @@
+import type { LoggingLevel } from '@modelcontextprotocol/server';
+import { Catalog } from '../catalog/index.js';
+import { toGatewayUri } from '../catalog/index.js';
+import type { LoadedConfig } from '../config/index.js';
+import type { Logger } from '../observability/index.js';
+import { UpstreamPool, type Upstream, type UpstreamHooks } from '../upstream/index.js';
+import { InputFlows } from './input-flow.js';
+import type { DownstreamSession } from './session.js';
+
+const LEVELS: readonly LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+export const levelRank = (level: LoggingLevel): number => LEVELS.indexOf(level);
+
+/** Publishes list changes to clients of the 2026-07-28 era (their `subscriptions/listen` streams). */
+export interface ModernNotifier {
+  toolsChanged(): void;
+  promptsChanged(): void;
+  resourcesChanged(): void;
+  resourceUpdated(uri: string): void;
+}
+
+/**
+ * The gateway's live state: the upstream pool, the current catalog and the open
+ * downstream sessions. It turns upstream events into downstream notifications:
+ * `list_changed` to every session when its part of the catalog changed, log messages
+ * to sessions that asked for them, `resources/updated` to subscribers.
+ */
+export class Runtime {
+  readonly pool: UpstreamPool;
+  catalog: Catalog = new Catalog([]);
+  readonly sessions = new Set<DownstreamSession>();
+  readonly flows = new InputFlows();
+  readonly modernNotifiers = new Set<ModernNotifier>();
+  private signatures = { tools: '', prompts: '', resources: '' };
+  /** Upstream URI subscriptions, counted over sessions: `upstreamId\0uri` → sessions. */
+  private readonly subscribers = new Map<string, Set<DownstreamSession>>();
+  private readonly subscribed = new Map<string, Upstream>();
+  private upstreamLevel: LoggingLevel | undefined;
+
+  constructor(
+    readonly config: LoadedConfig,
+    readonly log: Logger,
+  ) {
+    const hooks: UpstreamHooks = {
+      changed: () => this.rebuild(),
+      log: (upstream, params) => this.forwardLog(upstream.name, params, this.sessions),
+      resourceUpdated: (upstream, uri) => this.forwardUpdated(upstream, uri),
+    };
+    this.pool = new UpstreamPool(config, hooks, log);
+  }
+
+  /** Settles when every upstream has connected or failed, or when the startup grace is over. */
+  ready: Promise<void> = Promise.resolve();
+
+  /** Connects every upstream in parallel; resolves when all have settled. */
+  start(): Promise<void> {
+    const all = this.pool.start();
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, this.config.gateway.startupGraceMs).unref());
+    this.ready = Promise.race([all, grace]);
+    return all;
+  }
+
+  /** Rebuilds the catalog and tells sessions about the parts that changed. */
+  rebuild(): void {
+    const catalog = new Catalog(this.pool.upstreams.values());
+    this.catalog = catalog;
+    const next = {
+      tools: JSON.stringify(catalog.toolList),
+      prompts: JSON.stringify(catalog.promptList),
+      resources: JSON.stringify([catalog.resources, catalog.templates]),
+    };
+    const changed = {
+      tools: next.tools !== this.signatures.tools,
+      prompts: next.prompts !== this.signatures.prompts,
+      resources: next.resources !== this.signatures.resources,
+    };
+    this.signatures = next;
+    for (const session of this.sessions) session.listsChanged(changed);
+    for (const notifier of this.modernNotifiers) {
+      if (changed.tools) notifier.toolsChanged();
+      if (changed.prompts) notifier.promptsChanged();
+      if (changed.resources) notifier.resourcesChanged();
+    }
+  }
+
+  /** Relays an upstream log message to the sessions whose level admits it, tagged with the server. */
+  forwardLog(server: string, params: Record<string, unknown>, sessions: Iterable<DownstreamSession>): void {
+    const level = params.level as LoggingLevel;
+    const logger = typeof params.logger === 'string' ? `${server}/${params.logger}` : server;
+    for (const session of sessions) session.sendLog(level, logger, params.data);
+  }
+
+  forwardUpdated(upstream: Upstream, uri: string): void {
+    const gatewayUri = toGatewayUri(upstream.name, uri);
+    for (const session of this.subscribers.get(`${upstream.id}\u0000${uri}`) ?? []) session.sendResourceUpdated(gatewayUri);
+    for (const notifier of this.modernNotifiers) notifier.resourceUpdated(gatewayUri);
+  }
+
+  /** Subscribes upstream on the first session's interest; later sessions only join the count. */
+  async subscribe(session: DownstreamSession, upstream: Upstream, uri: string): Promise<void> {
+    const key = `${upstream.id}\u0000${uri}`;
+    let set = this.subscribers.get(key);
+    if (!set) {
+      await upstream.request('resources/subscribe', { uri });
+      set = new Set();
+      this.subscribers.set(key, set);
+      this.subscribed.set(key, upstream);
+    }
+    set.add(session);
+  }
+
+  async unsubscribe(session: DownstreamSession, upstream: Upstream, uri: string): Promise<void> {
+    const key = `${upstream.id}\u0000${uri}`;
+    const set = this.subscribers.get(key);
+    if (!set?.delete(session) || set.size > 0) return;
+    this.subscribers.delete(key);
+    this.subscribed.delete(key);
+    await upstream.request('resources/unsubscribe', { uri });
+  }
+
+  /** Upstreams log at the most verbose level any session asked for. */
+  async levelChanged(): Promise<void> {
+    let lowest: LoggingLevel | undefined;
+    for (const session of this.sessions) {
+      if (session.logLevel && (lowest === undefined || levelRank(session.logLevel) < levelRank(lowest))) lowest = session.logLevel;
+    }
+    if (lowest === undefined || lowest === this.upstreamLevel) return;
+    this.upstreamLevel = lowest;
+    await Promise.all(
+      [...this.pool.upstreams.values()]
+        .filter((u) => u.status === 'ready' && u.serverCapabilities.logging)
+        .map((u) => u.request('logging/setLevel', { level: lowest }).catch(() => undefined)),
+    );
+  }
+
+  async closeSession(session: DownstreamSession): Promise<void> {
+    this.sessions.delete(session);
+    for (const [key, set] of this.subscribers) {
+      if (!set.delete(session) || set.size > 0) continue;
+      this.subscribers.delete(key);
+      const upstream = this.subscribed.get(key);
+      this.subscribed.delete(key);
+      const uri = key.slice(key.indexOf('\u0000') + 1);
+      await upstream?.request('resources/unsubscribe', { uri }).catch(() => undefined);
+    }
+    await session.upstreams.close();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.sessions].map((s) => this.closeSession(s)));
+    await this.pool.close();
+  }
+}

@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Server,
+  type ClientCapabilities,
+  type LoggingLevel,
+  type Result,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
+import { errorMessage } from '../errors.js';
+import type { Caller, SessionUpstreams } from '../upstream/index.js';
+import { assertClientCan } from './capabilities.js';
+import { registerHandlers } from './handlers.js';
+import { InputFlow, type Progress, type Work } from './input-flow.js';
+import { levelRank, type Runtime } from './runtime.js';
+
+export const GATEWAY_VERSION = '0.1.0';
+
+/** A client waiting on a person (elicitation) may take long; the upstream's own timeout still bounds it. */
+const ASK_TIMEOUT_MS = 30 * 60_000;
+
+export interface SessionInfo {
+  agent: string;
+  transport: 'stdio' | 'http';
+  era: 'legacy' | 'modern';
+}
+
+const CAPABILITIES = {
+  tools: { listChanged: true },
+  prompts: { listChanged: true },
+  resources: { subscribe: true, listChanged: true },
+  logging: {},
+  completions: {},
+};
+
+/**
+ * One downstream connection (a stdio client, a 2025-era HTTP session, or for the
+ * stateless 2026-07-28 era one request): the SDK server that answers it, the agent
+ * it belongs to, and the upstream connections its calls go to.
+ */
+export class DownstreamSession {
+  readonly id = randomUUID();
+  readonly server: Server;
+  readonly upstreams: SessionUpstreams;
+  logLevel: LoggingLevel | undefined;
+  readonly subscriptions = new Set<string>();
+
+  constructor(
+    readonly runtime: Runtime,
+    readonly info: SessionInfo,
+    upstreams?: SessionUpstreams,
+  ) {
+    this.server = new Server(
+      { name: 'switchboard', version: GATEWAY_VERSION },
+      { capabilities: CAPABILITIES, instructions: this.instructions() },
+    );
+    // Requests an isolated upstream sends outside any call (roots/list after it starts) go to this client.
+    const owner: Caller = {
+      sessionKey: this.id,
+      agent: info.agent,
+      ask: (method, params, signal) => {
+        assertClientCan(this.server.getClientCapabilities(), method, params);
+        return this.server.request({ method, params } as never, { signal, timeout: ASK_TIMEOUT_MS }) as Promise<Result>;
+      },
+    };
+    this.upstreams =
+      upstreams ??
+      runtime.pool.forSession(owner, () => Boolean(this.server.getClientCapabilities()?.roots), {
+        log: (upstream, params) => runtime.forwardLog(upstream.name, params, [this]),
+      });
+    registerHandlers(this);
+    this.server.setNotificationHandler('notifications/roots/list_changed', () => {
+      void this.upstreams.notifyOwn('notifications/roots/list_changed');
+    });
+    this.server.onerror = (error) => runtime.log.debug('downstream protocol error', { error: errorMessage(error) });
+  }
+
+  get agent(): string {
+    return this.info.agent;
+  }
+
+  /** Upstream instructions, each under its server's name, so the agent knows what the tools are for. */
+  private instructions(): string {
+    const parts = ['Switchboard gateway: tools, prompts and resources of several MCP servers, named <server>__<name>.'];
+    for (const upstream of this.runtime.pool.upstreams.values()) {
+      if (upstream.instructions) parts.push(`## ${upstream.name}\n${upstream.instructions}`);
+    }
+    return parts.join('\n\n');
+  }
+
+  /**
+   * Runs one upstream-bound request for this session, in the session's protocol era:
+   * a 2025-era request relays server→client requests over its own connection; a
+   * 2026-07-28 request answers them with `input_required` rounds (see InputFlow).
+   */
+  run(ctx: ServerContext, work: Work): Promise<Result> {
+    const token = (ctx.mcpReq._meta as { progressToken?: string | number } | undefined)?.progressToken;
+    const progress = (p: Progress) => {
+      if (token === undefined) return;
+      void ctx.mcpReq
+        .notify({ method: 'notifications/progress', params: { progressToken: token, ...p } })
+        .catch(() => undefined);
+    };
+    if (this.info.era === 'legacy') {
+      const caller: Caller = {
+        sessionKey: this.id,
+        agent: this.agent,
+        ask: (method, params, signal) => {
+          assertClientCan(this.server.getClientCapabilities(), method, params);
+          return ctx.mcpReq.send({ method, params } as never, { signal, timeout: ASK_TIMEOUT_MS }) as Promise<Result>;
+        },
+      };
+      return work(caller, ctx.mcpReq.signal, progress);
+    }
+    return this.runModern(ctx, work, progress);
+  }
+
+  private async runModern(ctx: ServerContext, work: Work, progress: (p: Progress) => void): Promise<Result> {
+    const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+    const caps = envelope?.['io.modelcontextprotocol/clientCapabilities'] as ClientCapabilities | undefined;
+    const state: unknown = ctx.mcpReq.requestState();
+    const flow = InputFlow.isState(state)
+      ? this.runtime.flows.resume(state, this.agent, ctx.mcpReq.inputResponses)
+      : this.runtime.flows.open(this.agent, this.id, (caller, signal, onProgress) =>
+          work(
+            {
+              ...caller,
+              ask: (method, params, s) => {
+                assertClientCan(caps, method, params);
+                return caller.ask(method, params, s);
+              },
+            },
+            signal,
+            onProgress,
+          ),
+        );
+    flow.progressSink = progress;
+    try {
+      const outcome = await flow.next(ctx.mcpReq.signal);
+      if ('asks' in outcome) return InputFlow.inputRequired(flow, outcome.asks);
+      if ('error' in outcome) throw outcome.error;
+      return outcome.result;
+    } finally {
+      flow.progressSink = undefined;
+    }
+  }
+
+  /**
+   * Whether this session can be sent notifications at any time: every 2025-era
+   * connection, and a 2026-era stdio connection (the SDK routes change notifications
+   * onto its `subscriptions/listen` streams). A stateless HTTP request cannot.
+   */
+  get persistent(): boolean {
+    return this.info.era === 'legacy' || this.info.transport === 'stdio';
+  }
+
+  listsChanged(changed: { tools: boolean; prompts: boolean; resources: boolean }): void {
+    if (!this.persistent) return;
+    const send = (p: Promise<void>) => void p.catch(() => undefined);
+    if (changed.tools) send(this.server.sendToolListChanged());
+    if (changed.prompts) send(this.server.sendPromptListChanged());
+    if (changed.resources) send(this.server.sendResourceListChanged());
+  }
+
+  /** Sessions receive upstream logs only after they set a level (`logging/setLevel`). */
+  sendLog(level: LoggingLevel, logger: string, data: unknown): void {
+    if (this.logLevel === undefined || levelRank(level) < levelRank(this.logLevel)) return;
+    void this.server.sendLoggingMessage({ level, logger, data }).catch(() => undefined);
+  }
+
+  sendResourceUpdated(uri: string): void {
+    if (!this.subscriptions.has(uri)) return;
+    void this.server.sendResourceUpdated({ uri }).catch(() => undefined);
+  }
+}

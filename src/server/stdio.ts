@@ -1,0 +1,33 @@
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { errorMessage } from '../errors.js';
+import type { Runtime } from './runtime.js';
+import { DownstreamSession } from './session.js';
+
+/**
+ * The stdio front door: one client on this process's stdin/stdout, in whichever era
+ * its first message speaks. Stdout carries only MCP frames. `closed` resolves when
+ * the client goes away (stdin ends).
+ */
+export function startStdio(runtime: Runtime, agent: string): { closed: Promise<void>; close(): Promise<void> } {
+  let session: DownstreamSession | undefined;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+  const handle = serveStdio(
+    ({ era }) => {
+      session = new DownstreamSession(runtime, { agent, transport: 'stdio', era });
+      runtime.sessions.add(session);
+      session.server.onclose = () => resolveClosed();
+      return session.server;
+    },
+    { onerror: (error) => runtime.log.debug('stdio error', { error: errorMessage(error) }) },
+  );
+  process.stdin.once('end', () => resolveClosed());
+  process.stdin.once('close', () => resolveClosed());
+  return {
+    closed,
+    close: async () => {
+      if (session) await runtime.closeSession(session);
+      await handle.close().catch(() => undefined);
+    },
+  };
+}

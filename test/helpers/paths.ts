@@ -1,0 +1,24 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = path.join(ROOT, 'bin/switchboard.js');
+const modules = path.join(ROOT, 'node_modules/@modelcontextprotocol');
+export const EVERYTHING = path.join(modules, 'server-everything/dist/index.js');
+export const MEMORY = path.join(modules, 'server-memory/dist/index.js');
+export const FILESYSTEM = path.join(modules, 'server-filesystem/dist/index.js');
+export const RECORDER = path.join(ROOT, 'test/fixtures/recorder-server.mjs');
+export const FORCE_LOOPBACK = path.join(ROOT, 'test/fixtures/force-loopback.cjs');
+
+export function tempDir(prefix = 'switchboard-test-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+/** Writes a servers.json into `dir` and returns its path. */
+export function writeConfig(dir: string, config: unknown, name = 'servers.json'): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
+  return file;
+}
