@@ -92,26 +92,31 @@ export class DownstreamSession {
    * a 2025-era request relays server→client requests over its own connection; a
    * 2026-07-28 request answers them with `input_required` rounds (see InputFlow).
    */
-  run(ctx: ServerContext, work: Work): Promise<Result> {
+  async run(ctx: ServerContext, work: Work): Promise<Result> {
     const token = (ctx.mcpReq._meta as { progressToken?: string | number } | undefined)?.progressToken;
+    // Progress is sent as it comes, but the result waits for the last one to be written:
+    // a client drops progress that arrives after the response.
+    let sent: Promise<void> = Promise.resolve();
     const progress = (p: Progress) => {
       if (token === undefined) return;
-      void ctx.mcpReq
-        .notify({ method: 'notifications/progress', params: { progressToken: token, ...p } })
-        .catch(() => undefined);
+      sent = ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => undefined);
     };
-    if (this.info.era === 'legacy') {
-      const caller: Caller = {
-        sessionKey: this.id,
-        agent: this.agent,
-        ask: (method, params, signal) => {
-          assertClientCan(this.server.getClientCapabilities(), method, params);
-          return ctx.mcpReq.send({ method, params } as never, { signal, timeout: ASK_TIMEOUT_MS }) as Promise<Result>;
-        },
-      };
-      return work(caller, ctx.mcpReq.signal, progress);
+    try {
+      if (this.info.era === 'legacy') {
+        const caller: Caller = {
+          sessionKey: this.id,
+          agent: this.agent,
+          ask: (method, params, signal) => {
+            assertClientCan(this.server.getClientCapabilities(), method, params);
+            return ctx.mcpReq.send({ method, params } as never, { signal, timeout: ASK_TIMEOUT_MS }) as Promise<Result>;
+          },
+        };
+        return await work(caller, ctx.mcpReq.signal, progress);
+      }
+      return await this.runModern(ctx, work, progress);
+    } finally {
+      await sent;
     }
-    return this.runModern(ctx, work, progress);
   }
 
   private async runModern(ctx: ServerContext, work: Work, progress: (p: Progress) => void): Promise<Result> {

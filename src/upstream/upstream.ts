@@ -61,6 +61,8 @@ const PASSTHROUGH: StandardSchemaV1<Result> = {
 };
 
 const VERSION = '0.1.0';
+/** The SDK's own request timer is disabled (the longest a Node timer can wait); ours applies. */
+const NO_SDK_TIMEOUT = 2_147_483_647;
 
 /**
  * One connection to one upstream MCP server: connects (era negotiated), keeps its
@@ -84,6 +86,7 @@ export class Upstream {
   private client: Client | undefined;
   private transport: Transport | undefined;
   private readonly inflight = new Map<number, Caller>();
+  private readonly progressSinks = new Map<string, (progress: { progress: number; total?: number; message?: string }) => void>();
   private sequence = 0;
   private refreshing: Promise<void> | undefined;
   private refreshAgain = new Set<ListKind>();
@@ -159,6 +162,7 @@ export class Upstream {
     client.setNotificationHandler('notifications/tools/list_changed', () => this.refresh('tools'));
     client.setNotificationHandler('notifications/prompts/list_changed', () => this.refresh('prompts'));
     client.setNotificationHandler('notifications/resources/list_changed', () => this.refresh('resources'));
+    client.setNotificationHandler('notifications/progress', (n) => this.onProgress(n.params as Record<string, unknown>));
     client.setNotificationHandler('notifications/message', (n) => this.hooks.log(this, n.params as Record<string, unknown>));
     client.setNotificationHandler('notifications/resources/updated', (n) =>
       this.hooks.resourceUpdated(this, n.params.uri),
@@ -298,7 +302,16 @@ export class Upstream {
     }
   }
 
-  /** Sends one request upstream. Failures are GatewayErrors naming this server. */
+  /**
+   * Sends one request upstream. Failures are GatewayErrors naming this server.
+   *
+   * Timeouts and progress are handled here rather than by the SDK: the SDK dispatches
+   * notifications a microtask late and forgets a request's progress handler as soon as
+   * the response arrives, so the last progress before a result was lost. Progress
+   * tokens are ours (`sb<connection>-<n>`), each progress notification restarts the
+   * `timeoutMs` clock, and a timeout aborts the request, which sends the upstream a
+   * cancellation.
+   */
   async request(method: string, params: Record<string, unknown> | undefined, options: RequestOptions = {}): Promise<Result> {
     const client = this.client;
     if (this.status !== 'ready' || !client) {
@@ -308,19 +321,54 @@ export class Upstream {
       );
     }
     const id = ++this.sequence;
+    const timeoutMs = this.config.timeoutMs;
+    const controller = new AbortController();
+    const outer = options.signal;
+    const onAbort = () => controller.abort(outer?.reason);
+    if (outer?.aborted) onAbort();
+    else outer?.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    const expire = () => {
+      timedOut = true;
+      controller.abort(new Error('timeout'));
+    };
+    let timer = setTimeout(expire, timeoutMs);
+    let token: string | undefined;
+    let sent = params;
+    if (options.onprogress) {
+      const onprogress = options.onprogress;
+      token = `sb${this.id}-${id}`;
+      this.progressSinks.set(token, (progress) => {
+        clearTimeout(timer);
+        timer = setTimeout(expire, timeoutMs);
+        onprogress(progress);
+      });
+      sent = { ...params, _meta: { ...(params?._meta as Record<string, unknown> | undefined), progressToken: token } };
+    }
     if (options.caller) this.inflight.set(id, options.caller);
     try {
-      return await client.request({ method, params } as never, PASSTHROUGH, {
-        signal: options.signal,
-        onprogress: options.onprogress,
-        timeout: this.config.timeoutMs,
-        resetTimeoutOnProgress: true,
+      return await client.request({ method, params: sent } as never, PASSTHROUGH, {
+        signal: controller.signal,
+        timeout: NO_SDK_TIMEOUT,
       });
     } catch (error) {
-      throw this.wrapError(error, options.signal);
+      if (timedOut) {
+        throw new GatewayError('timeout', `upstream "${this.name}" did not answer within ${timeoutMs} ms`, { cause: error });
+      }
+      throw this.wrapError(error, outer);
     } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onAbort);
+      if (token !== undefined) this.progressSinks.delete(token);
       this.inflight.delete(id);
     }
+  }
+
+  private onProgress(params: Record<string, unknown>): void {
+    const { progressToken, ...progress } = params;
+    const sink = this.progressSinks.get(String(progressToken));
+    // Progress for a finished or cancelled call (some servers keep sending) is dropped.
+    if (sink) sink(progress as { progress: number; total?: number; message?: string });
   }
 
   private wrapError(error: unknown, signal: AbortSignal | undefined): GatewayError {
