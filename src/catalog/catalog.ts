@@ -31,16 +31,25 @@ interface Candidate<T> {
   item: T;
 }
 
+const VALID = /^[A-Za-z0-9_-]+$/;
+
+/** Names that need no sanitising first, then by server and name: a total, input-independent order. */
+function byPriority(a: Candidate<unknown>, b: Candidate<unknown>): number {
+  if (a.server !== b.server) return a.server < b.server ? -1 : 1;
+  const aValid = VALID.test(a.name);
+  if (aValid !== VALID.test(b.name)) return aValid ? -1 : 1;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
 /**
  * Gives every candidate its exposed name. The order of upstreams and of their lists
- * does not matter: candidates are sorted by (server, name) first, so the same set of
- * names always yields the same exposed names, and the first of a colliding group
- * keeps the plain name.
+ * does not matter: candidates are sorted first, so the same set of names always yields
+ * the same exposed names. In a colliding group the name that needed no sanitising
+ * keeps the plain name (`read_file` stays `files__read_file`; `read.file` gets a
+ * suffix), then the first by name.
  */
 function nameAll<T extends { name: string }>(candidates: Candidate<T>[]): CatalogEntry<T>[] {
-  candidates.sort((a, b) =>
-    a.server === b.server ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.server < b.server ? -1 : 1,
-  );
+  candidates.sort(byPriority);
   const taken = new Set<string>();
   const entries: CatalogEntry<T>[] = [];
   for (const candidate of candidates) {
@@ -88,7 +97,8 @@ export class Catalog {
       const server = upstream.name;
       for (const tool of upstream.lists.tools) tools.push({ server, name: tool.name, item: tool });
       for (const prompt of upstream.lists.prompts) prompts.push({ server, name: prompt.name, item: prompt });
-      for (const resource of upstream.lists.resources) resources.push({ ...resource, uri: toGatewayUri(server, resource.uri) });
+      for (const resource of upstream.lists.resources)
+        resources.push({ ...resource, uri: toGatewayUri(server, resource.uri) });
       for (const template of upstream.lists.templates) {
         templates.push({ ...template, uriTemplate: toGatewayUri(server, template.uriTemplate) });
       }
@@ -116,7 +126,8 @@ export class Catalog {
     const reports: NameReport[] = [];
     const add = (kind: 'tool' | 'prompt', entries: readonly CatalogEntry<unknown>[]) => {
       for (const e of entries) {
-        if (e.shortened) reports.push({ kind, server: e.server, name: e.name, exposed: e.exposed, reason: 'shortened' });
+        if (e.shortened)
+          reports.push({ kind, server: e.server, name: e.name, exposed: e.exposed, reason: 'shortened' });
         if (e.collided) reports.push({ kind, server: e.server, name: e.name, exposed: e.exposed, reason: 'collision' });
       }
     };

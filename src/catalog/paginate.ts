@@ -8,13 +8,24 @@ import { GatewayError } from '../errors.js';
 export function decodeCursor(cursor: string | undefined): number {
   if (cursor === undefined) return 0;
   const offset = Number(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!Number.isSafeInteger(offset) || offset < 0) throw new GatewayError('invalid_params', `invalid cursor: ${cursor}`);
+  // Buffer.from skips characters outside the alphabet, so a cursor is valid only if it round-trips.
+  if (!Number.isSafeInteger(offset) || offset < 0 || encodeCursor(offset) !== cursor) {
+    throw new GatewayError('invalid_params', `invalid cursor: ${cursor}`);
+  }
   return offset;
 }
 
-export function paginate<T>(items: readonly T[], cursor: string | undefined, pageSize: number): { items: T[]; nextCursor?: string } {
+function encodeCursor(offset: number): string {
+  return Buffer.from(String(offset)).toString('base64url');
+}
+
+export function paginate<T>(
+  items: readonly T[],
+  cursor: string | undefined,
+  pageSize: number,
+): { items: T[]; nextCursor?: string } {
   const offset = decodeCursor(cursor);
   const end = offset + pageSize;
   const page = items.slice(offset, end);
-  return end < items.length ? { items: page, nextCursor: Buffer.from(String(end)).toString('base64url') } : { items: page };
+  return end < items.length ? { items: page, nextCursor: encodeCursor(end) } : { items: page };
 }

@@ -18,7 +18,10 @@ describe('rewriteToolResult', () => {
       content: [
         text,
         { type: 'resource_link', uri: 'switchboard://files/file:///tmp/a.txt', name: 'a.txt', mimeType: 'text/plain' },
-        { type: 'resource', resource: { uri: 'switchboard://files/file:///tmp/b.txt', text: 'B', mimeType: 'text/plain' } },
+        {
+          type: 'resource',
+          resource: { uri: 'switchboard://files/file:///tmp/b.txt', text: 'B', mimeType: 'text/plain' },
+        },
       ],
       structuredContent: { uri: 'file:///tmp/a.txt' },
       isError: false,
@@ -32,7 +35,12 @@ describe('rewriteToolResult', () => {
   });
 
   it('returns the same object when nothing needs mapping', () => {
-    const textOnly = { content: [{ type: 'text', text: 'hi' }, { type: 'image', data: 'AAAA', mimeType: 'image/png' }] };
+    const textOnly = {
+      content: [
+        { type: 'text', text: 'hi' },
+        { type: 'image', data: 'AAAA', mimeType: 'image/png' },
+      ],
+    };
     expect(rewriteToolResult('files', textOnly)).toBe(textOnly);
     const empty = { content: [] };
     expect(rewriteToolResult('files', empty)).toBe(empty);
@@ -56,7 +64,10 @@ describe('rewritePromptResult', () => {
       description: 'd',
       messages: [
         user,
-        { role: 'user', content: { type: 'resource', resource: { uri: 'switchboard://mem/memory://graph', text: '{}' } } },
+        {
+          role: 'user',
+          content: { type: 'resource', resource: { uri: 'switchboard://mem/memory://graph', text: '{}' } },
+        },
         { role: 'assistant', content: { type: 'resource_link', uri: 'switchboard://mem/file:///x', name: 'x' } },
       ],
     });

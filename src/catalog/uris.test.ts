@@ -10,7 +10,12 @@ describe('toGatewayUri', () => {
 
 describe('fromGatewayUri', () => {
   it('gives back the server and the upstream URI', () => {
-    for (const uri of ['file:///tmp/a.txt', 'memory://graph', 'https://example.com/a/b?c=d', 'test://static/resource/1']) {
+    for (const uri of [
+      'file:///tmp/a.txt',
+      'memory://graph',
+      'https://example.com/a/b?c=d',
+      'test://static/resource/1',
+    ]) {
       expect(fromGatewayUri(toGatewayUri('srv-1', uri))).toEqual({ server: 'srv-1', uri });
     }
   });

@@ -21,10 +21,15 @@ export async function check(options: { config: string; format: 'text' | 'json' }
   const text = options.format === 'text';
   const out = (line: string) => text && process.stdout.write(line + '\n');
   // Upstream stderr is noise here unless something fails; failures are reported per line.
-  const runtime = createRuntime(config, createLogger({ level: process.env.SWITCHBOARD_LOG_LEVEL === 'debug' ? 'debug' : 'silent' }));
+  const runtime = createRuntime(
+    config,
+    createLogger({ level: process.env.SWITCHBOARD_LOG_LEVEL === 'debug' ? 'debug' : 'silent' }),
+  );
   const upstreams = [...runtime.pool.upstreams.values()];
   const disabled = [...config.servers].filter(([, s]) => !s.enabled).map(([name]) => name);
-  out(`Checking ${config.file}: ${upstreams.length} server(s)${disabled.length ? `, ${disabled.length} disabled` : ''}`);
+  out(
+    `Checking ${config.file}: ${upstreams.length} server(s)${disabled.length ? `, ${disabled.length} disabled` : ''}`,
+  );
   const width = Math.max(0, ...upstreams.map((u) => u.name.length));
   const started = Date.now();
   const describe = (u: Upstream): string => {
@@ -42,9 +47,18 @@ export async function check(options: { config: string; format: 'text' | 'json' }
   if (text) {
     if (reports.length > 0) {
       out('\nRenamed to fit ^[A-Za-z0-9_-]{1,64}$ or to avoid a collision:');
-      out(table(['reason', 'kind', 'server', 'name', 'exposed as'], reports.map((r) => [r.reason, r.kind, r.server, r.name, r.exposed])));
+      out(
+        table(
+          ['reason', 'kind', 'server', 'name', 'exposed as'],
+          reports.map((r) => [r.reason, r.kind, r.server, r.name, r.exposed]),
+        ),
+      );
     }
-    out(failed.length === 0 ? '\nAll upstreams connected.' : `\n${failed.length} of ${upstreams.length} upstream(s) failed.`);
+    out(
+      failed.length === 0
+        ? '\nAll upstreams connected.'
+        : `\n${failed.length} of ${upstreams.length} upstream(s) failed.`,
+    );
   } else {
     const servers = upstreams.map((u) => ({
       name: u.name,

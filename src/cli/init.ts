@@ -24,7 +24,11 @@ const STARTER_POLICY = {
 
 export function claudeDesktopSnippet(configFile: string): string {
   return JSON.stringify(
-    { mcpServers: { switchboard: { command: 'npx', args: ['switchboard', 'serve', '--config', path.resolve(configFile)] } } },
+    {
+      mcpServers: {
+        switchboard: { command: 'npx', args: ['switchboard', 'serve', '--config', path.resolve(configFile)] },
+      },
+    },
     null,
     2,
   );

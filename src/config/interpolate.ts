@@ -22,7 +22,10 @@ export function interpolate(
       const found = env[name];
       if (found !== undefined && found !== '') return found;
       if (fallback !== undefined) return fallback;
-      issues.push({ path, message: `environment variable ${name} is not set (write \${${name}:-default} for a default)` });
+      issues.push({
+        path,
+        message: `environment variable ${name} is not set (write \${${name}:-default} for a default)`,
+      });
       return '';
     });
   }

@@ -84,7 +84,10 @@ describe('parseConfig: valid files', () => {
         nested: { command: 'tools/run.sh' },
       },
     });
-    expect(config.servers.get('local')).toMatchObject({ command: path.join(DIR, 'bin/server'), cwd: path.join(DIR, 'data') });
+    expect(config.servers.get('local')).toMatchObject({
+      command: path.join(DIR, 'bin/server'),
+      cwd: path.join(DIR, 'data'),
+    });
     expect(config.servers.get('onPath')).toMatchObject({ command: 'node', cwd: path.resolve(DIR, '../other') });
     expect(config.servers.get('absolute')).toMatchObject({ command: '/usr/bin/env', cwd: '/var/tmp' });
     expect(config.servers.get('nested')).toMatchObject({ command: path.join(DIR, 'tools/run.sh'), cwd: DIR });
@@ -124,21 +127,25 @@ describe('parseConfig: errors, one line per problem', () => {
     expect(issues(text)).toEqual(["servers.json:3:27: invalid JSON: Expected ',' or '}' after property value"]);
   });
 
-  // BUG: jsonErrorLine (src/config/load.ts:52) only finds a position in messages that say
-  // "at position N". Node 20's "Unexpected token" messages (a single-quoted or bare value)
-  // have none, so the line has no line:column, and it quotes the source with its newlines,
-  // so one issue spans several lines. Expected "servers.json:3:23: invalid JSON: ...".
-  it.fails('reports bad JSON with line and column for an unexpected token', () => {
+  // Node 20's "Unexpected token" messages carry no position and quote the source with its
+  // newlines: the loader finds the position itself and keeps the line single.
+  it('reports bad JSON with line and column for an unexpected token', () => {
     const text = '{\n  "mcpServers": {\n    "x": { "command": \'a\' }\n  }\n}';
     const [line, ...rest] = issues(text);
     expect(rest).toEqual([]);
     expect(line).toMatch(/^servers\.json:3:23: invalid JSON: [^\n]+$/);
   });
 
-  it('says "expected array" for args given as a string', () => {
-    expect(issues({ mcpServers: { files: { command: 'npx', args: '-y @modelcontextprotocol/server-filesystem' } } })).toEqual([
-      'servers.json: mcpServers.files.args: Invalid input: expected array, received string',
+  it('reports a missing variable once, without a follow-on schema error', () => {
+    expect(issues({ mcpServers: { x: { command: '${NOPE}' } } })).toEqual([
+      'servers.json: mcpServers.x.command: environment variable NOPE is not set (write ${NOPE:-default} for a default)',
     ]);
+  });
+
+  it('says "expected array" for args given as a string', () => {
+    expect(
+      issues({ mcpServers: { files: { command: 'npx', args: '-y @modelcontextprotocol/server-filesystem' } } }),
+    ).toEqual(['servers.json: mcpServers.files.args: Invalid input: expected array, received string']);
   });
 
   it('names the type field of an unknown transport', () => {

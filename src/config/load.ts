@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { GatewayError } from '../errors.js';
 import { interpolate, type InterpolationIssue } from './interpolate.js';
+import { jsonErrorOffset } from './json-position.js';
 import {
   ConfigSchema,
   RESERVED_SERVER_NAME,
@@ -42,23 +43,40 @@ function line(file: string, segments: Path, message: string): string {
   return `${path.basename(file)}: ${formatPath(segments)}: ${message}`;
 }
 
-function zodLines(file: string, prefix: Path, error: z.ZodError): string[] {
-  return error.issues.map((issue) => line(file, [...prefix, ...issue.path], issue.message));
+/**
+ * One line per schema issue. `skip` holds fields whose value came from a missing
+ * variable: that error is already reported, and a follow-on one would add nothing.
+ */
+function zodLines(file: string, prefix: Path, error: z.ZodError, skip: ReadonlySet<string>): string[] {
+  return error.issues
+    .filter((issue) => !skip.has(formatPath([...prefix, ...issue.path])))
+    .map((issue) => line(file, [...prefix, ...issue.path], issue.message));
 }
 
-/** Position (line:column) of a JSON.parse failure, which Node reports as a character offset. */
+/** One line for a JSON.parse failure: `file:line:column: invalid JSON: what`. */
 function jsonErrorLine(file: string, text: string, error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const offset = /position (\d+)/.exec(message)?.[1];
-  if (offset === undefined) return `${path.basename(file)}: invalid JSON: ${message}`;
-  const before = text.slice(0, Number(offset));
+  // V8's message may quote a multi-line snippet of the file: keep only the first clause.
+  const raw = error instanceof Error ? error.message : String(error);
+  const reason = raw
+    .split(/ in JSON at position| is not valid JSON|, "/)[0]!
+    .replace(/\s+/g, ' ')
+    .trim();
+  const offset = jsonErrorOffset(text);
+  if (offset < 0) return `${path.basename(file)}: invalid JSON: ${reason}`;
+  const before = text.slice(0, offset);
   const row = before.split('\n').length;
-  const column = Number(offset) - before.lastIndexOf('\n');
-  return `${path.basename(file)}:${row}:${column}: invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`;
+  const column = offset - before.lastIndexOf('\n');
+  return `${path.basename(file)}:${row}:${column}: invalid JSON: ${reason}`;
 }
 
 /** Validates one `mcpServers` entry with the schema its transport calls for, so errors stay specific. */
-function parseServer(file: string, name: string, raw: unknown, errors: string[]): ServerConfig | undefined {
+function parseServer(
+  file: string,
+  name: string,
+  raw: unknown,
+  errors: string[],
+  skip: ReadonlySet<string>,
+): ServerConfig | undefined {
   const at = ['mcpServers', name];
   if (!SERVER_NAME.test(name)) {
     errors.push(line(file, at, 'server names may contain only letters, digits and "-"'));
@@ -81,12 +99,14 @@ function parseServer(file: string, name: string, raw: unknown, errors: string[])
     errors.push(line(file, at, 'expected "command" (a stdio server) or "type": "http" | "sse" with a "url"'));
     return undefined;
   } else {
-    errors.push(line(file, [...at, 'type'], `unknown transport ${JSON.stringify(type)} (expected "stdio", "http" or "sse")`));
+    errors.push(
+      line(file, [...at, 'type'], `unknown transport ${JSON.stringify(type)} (expected "stdio", "http" or "sse")`),
+    );
     return undefined;
   }
   const parsed = schema.safeParse(entry);
   if (!parsed.success) {
-    errors.push(...zodLines(file, at, parsed.error));
+    errors.push(...zodLines(file, at, parsed.error, skip));
     return undefined;
   }
   return parsed.data;
@@ -98,7 +118,9 @@ function resolvePaths(server: ServerConfig, dir: string): ServerConfig {
   // A command written as a relative path ("./bin/server") is relative to the config file;
   // a bare name ("npx") is looked up on PATH as usual.
   const command =
-    server.command.includes('/') && !path.isAbsolute(server.command) ? path.resolve(dir, server.command) : server.command;
+    server.command.includes('/') && !path.isAbsolute(server.command)
+      ? path.resolve(dir, server.command)
+      : server.command;
   return { ...server, cwd, command };
 }
 
@@ -118,6 +140,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const interpolationIssues: InterpolationIssue[] = [];
   const expanded = interpolate(json, env, interpolationIssues);
   const errors = interpolationIssues.map((issue) => line(absolute, issue.path, issue.message));
+  const skip = new Set(interpolationIssues.map((issue) => formatPath(issue.path)));
 
   // The root is checked with the servers left opaque, then each server on its own.
   const root = ConfigSchema.safeParse(
@@ -125,7 +148,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       ? { ...expanded, mcpServers: {} }
       : expanded,
   );
-  if (!root.success) errors.push(...zodLines(absolute, [], root.error));
+  if (!root.success) errors.push(...zodLines(absolute, [], root.error, skip));
 
   const servers = new Map<string, ServerConfig>();
   const rawServers = (expanded as { mcpServers?: unknown } | null)?.mcpServers;
@@ -134,7 +157,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       errors.push(line(absolute, ['mcpServers'], 'expected an object of servers by name'));
     } else {
       for (const [name, raw] of Object.entries(rawServers)) {
-        const server = parseServer(absolute, name, raw, errors);
+        const server = parseServer(absolute, name, raw, errors, skip);
         if (server) servers.set(name, resolvePaths(server, dir));
       }
     }

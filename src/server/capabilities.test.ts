@@ -25,7 +25,9 @@ describe('assertClientCan', () => {
     expect(missing(caps({}), 'sampling/createMessage', { messages: [] })).toBe(
       'the calling client does not support sampling',
     );
-    expect(missing(undefined, 'sampling/createMessage', undefined)).toBe('the calling client does not support sampling');
+    expect(missing(undefined, 'sampling/createMessage', undefined)).toBe(
+      'the calling client does not support sampling',
+    );
   });
 
   it('sampling with tools needs sampling.tools', () => {
@@ -39,7 +41,9 @@ describe('assertClientCan', () => {
   it('form elicitation needs elicitation, and a bare {} counts as form', () => {
     const form = { message: 'Name?', requestedSchema: { type: 'object', properties: {} } };
     expect(missing(caps({ elicitation: {} }), 'elicitation/create', form)).toBeUndefined();
-    expect(missing(caps({ elicitation: { form: {} } }), 'elicitation/create', { ...form, mode: 'form' })).toBeUndefined();
+    expect(
+      missing(caps({ elicitation: { form: {} } }), 'elicitation/create', { ...form, mode: 'form' }),
+    ).toBeUndefined();
     expect(missing(caps({}), 'elicitation/create', form)).toBe('the calling client does not support elicitation');
     expect(missing(caps({ elicitation: { url: {} } }), 'elicitation/create', form)).toBe(
       'the calling client does not support form elicitation',

@@ -38,7 +38,8 @@ async function upstreamFor(session: DownstreamSession, server: string): Promise<
 
 function resolveUri(uri: unknown): { server: string; uri: string } {
   const mapped = typeof uri === 'string' ? fromGatewayUri(uri) : undefined;
-  if (!mapped) throw new ProtocolError(ProtocolErrorCode.ResourceNotFound, `Resource not found: ${String(uri)}`, { uri });
+  if (!mapped)
+    throw new ProtocolError(ProtocolErrorCode.ResourceNotFound, `Resource not found: ${String(uri)}`, { uri });
   return mapped;
 }
 

@@ -41,7 +41,10 @@ function jsonRpcError(status: number, code: number, message: string): Response {
  */
 export async function startHttp(runtime: Runtime, options: HttpOptions): Promise<HttpFrontDoor> {
   const log = runtime.log.child('http');
-  const legacySessions = new Map<string, { transport: WebStandardStreamableHTTPServerTransport; session: DownstreamSession }>();
+  const legacySessions = new Map<
+    string,
+    { transport: WebStandardStreamableHTTPServerTransport; session: DownstreamSession }
+  >();
   /** Stateless requests have no session, so an isolated upstream belongs to the agent. */
   const agentUpstreams = new Map<string, SessionUpstreams>();
   const upstreamsFor = (agent: string): SessionUpstreams => {
@@ -51,7 +54,9 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
         sessionKey: `agent:${agent}`,
         agent,
         ask: () =>
-          Promise.reject(new GatewayError('capability_missing', 'a stateless HTTP client can be asked only during a call')),
+          Promise.reject(
+            new GatewayError('capability_missing', 'a stateless HTTP client can be asked only during a call'),
+          ),
       };
       upstreams = runtime.pool.forSession(owner, () => false);
       agentUpstreams.set(agent, upstreams);
@@ -60,7 +65,12 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
   };
 
   const modern = createMcpHandler(
-    () => new DownstreamSession(runtime, { agent: options.agent, transport: 'http', era: 'modern' }, upstreamsFor(options.agent)).server,
+    () =>
+      new DownstreamSession(
+        runtime,
+        { agent: options.agent, transport: 'http', era: 'modern' },
+        upstreamsFor(options.agent),
+      ).server,
     { legacy: 'reject', onerror: (error) => log.debug('modern request error', { error: errorMessage(error) }) },
   );
   const notifier = {
@@ -139,7 +149,10 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     const ok = upstreams.every((u) => u.status === 'ready');
     res.status(200).json({ status: ok ? 'ok' : 'degraded', upstreams, sessions: legacySessions.size });
   });
-  const handler = toNodeHandler({ fetch: route }, { onerror: (error) => log.warn('request failed', { error: error.message }) });
+  const handler = toNodeHandler(
+    { fetch: route },
+    { onerror: (error) => log.warn('request failed', { error: error.message }) },
+  );
   app.all('/mcp', (req, res) => void handler(req, res));
 
   const server = app.listen(options.port, options.host);

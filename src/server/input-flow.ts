@@ -111,7 +111,8 @@ export class InputFlow {
   /** The `input_required` result that carries the pending asks to the client. */
   static inputRequired(flow: InputFlow, asks: Ask[]): Result {
     const inputRequests: Record<string, { method: string; params?: Record<string, unknown> }> = {};
-    for (const ask of asks) inputRequests[ask.key] = ask.params ? { method: ask.method, params: ask.params } : { method: ask.method };
+    for (const ask of asks)
+      inputRequests[ask.key] = ask.params ? { method: ask.method, params: ask.params } : { method: ask.method };
     return { resultType: 'input_required', inputRequests, requestState: flow.id } as Result;
   }
 

@@ -46,7 +46,11 @@ describe('originGuard', () => {
     expect(run({ ...LOCAL, origin: 'http://evil.example' })).toEqual({
       passed: false,
       status: 403,
-      body: { jsonrpc: '2.0', error: { code: -32000, message: 'Forbidden: origin http://evil.example is not allowed' }, id: null },
+      body: {
+        jsonrpc: '2.0',
+        error: { code: -32000, message: 'Forbidden: origin http://evil.example is not allowed' },
+        id: null,
+      },
     });
   });
 
@@ -66,7 +70,11 @@ describe('originGuard', () => {
     expect(run({ host: 'evil.example:7800' })).toEqual({
       passed: false,
       status: 403,
-      body: { jsonrpc: '2.0', error: { code: -32000, message: 'Forbidden: host evil.example:7800 is not allowed' }, id: null },
+      body: {
+        jsonrpc: '2.0',
+        error: { code: -32000, message: 'Forbidden: host evil.example:7800 is not allowed' },
+        id: null,
+      },
     });
     expect(run({}).status).toBe(403);
   });
@@ -97,7 +105,8 @@ describe('originGuard', () => {
 
 describe('isLoopbackHost', () => {
   it('recognises loopback names and addresses only', () => {
-    for (const host of ['localhost', '127.0.0.1', '127.255.0.9', '[::1]', '::1']) expect(isLoopbackHost(host), host).toBe(true);
+    for (const host of ['localhost', '127.0.0.1', '127.255.0.9', '[::1]', '::1'])
+      expect(isLoopbackHost(host), host).toBe(true);
     for (const host of ['', '0.0.0.0', '10.0.0.1', '128.0.0.1', 'localhost.example', '127.0.0.1.nip.io']) {
       expect(isLoopbackHost(host), host).toBe(false);
     }

@@ -7,7 +7,16 @@ import { UpstreamPool, type Upstream, type UpstreamHooks } from '../upstream/ind
 import { InputFlows } from './input-flow.js';
 import type { DownstreamSession } from './session.js';
 
-const LEVELS: readonly LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+const LEVELS: readonly LoggingLevel[] = [
+  'debug',
+  'info',
+  'notice',
+  'warning',
+  'error',
+  'critical',
+  'alert',
+  'emergency',
+];
 export const levelRank = (level: LoggingLevel): number => LEVELS.indexOf(level);
 
 /** Publishes list changes to clients of the 2026-07-28 era (their `subscriptions/listen` streams). */
@@ -91,7 +100,8 @@ export class Runtime {
 
   forwardUpdated(upstream: Upstream, uri: string): void {
     const gatewayUri = toGatewayUri(upstream.name, uri);
-    for (const session of this.subscribers.get(`${upstream.id}\u0000${uri}`) ?? []) session.sendResourceUpdated(gatewayUri);
+    for (const session of this.subscribers.get(`${upstream.id}\u0000${uri}`) ?? [])
+      session.sendResourceUpdated(gatewayUri);
     for (const notifier of this.modernNotifiers) notifier.resourceUpdated(gatewayUri);
   }
 
@@ -121,7 +131,8 @@ export class Runtime {
   async levelChanged(): Promise<void> {
     let lowest: LoggingLevel | undefined;
     for (const session of this.sessions) {
-      if (session.logLevel && (lowest === undefined || levelRank(session.logLevel) < levelRank(lowest))) lowest = session.logLevel;
+      if (session.logLevel && (lowest === undefined || levelRank(session.logLevel) < levelRank(lowest)))
+        lowest = session.logLevel;
     }
     if (lowest === undefined || lowest === this.upstreamLevel) return;
     this.upstreamLevel = lowest;

@@ -99,7 +99,9 @@ export class DownstreamSession {
     let sent: Promise<void> = Promise.resolve();
     const progress = (p: Progress) => {
       if (token === undefined) return;
-      sent = ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => undefined);
+      sent = ctx.mcpReq
+        .notify({ method: 'notifications/progress', params: { progressToken: token, ...p } })
+        .catch(() => undefined);
     };
     try {
       if (this.info.era === 'legacy') {

@@ -21,7 +21,7 @@ describe('pickCaller', () => {
     expect(pickCaller([only], undefined)).toEqual({ caller: only });
   });
 
-  it("picks the newest call when every call in flight comes from one session", () => {
+  it('picks the newest call when every call in flight comes from one session', () => {
     const older = caller('s1', 'first');
     const newer = caller('s1', 'second');
     const result = pickCaller(new Set([older, newer]), undefined);

@@ -94,9 +94,7 @@ export class StdioUpstreamTransport implements Transport {
         liveChildren.delete(child);
         if (!this.closed) {
           const tail = this.stderrTail.at(-1);
-          this.onerror?.(
-            new Error(`process exited (${signal ?? `code ${code}`})${tail ? `: ${tail}` : ''}`),
-          );
+          this.onerror?.(new Error(`process exited (${signal ?? `code ${code}`})${tail ? `: ${tail}` : ''}`));
         }
         this.finish();
       });

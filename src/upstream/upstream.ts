@@ -86,7 +86,10 @@ export class Upstream {
   private client: Client | undefined;
   private transport: Transport | undefined;
   private readonly inflight = new Map<number, Caller>();
-  private readonly progressSinks = new Map<string, (progress: { progress: number; total?: number; message?: string }) => void>();
+  private readonly progressSinks = new Map<
+    string,
+    (progress: { progress: number; total?: number; message?: string }) => void
+  >();
   private sequence = 0;
   private refreshing: Promise<void> | undefined;
   private refreshAgain = new Set<ListKind>();
@@ -156,14 +159,20 @@ export class Upstream {
     const methods = ['sampling/createMessage', 'elicitation/create'] as const;
     for (const method of this.options.roots ? ([...methods, 'roots/list'] as const) : methods) {
       // The answer is relayed as the downstream client gave it (the types differ per method).
-      client.setRequestHandler(method, ((request: { params?: Record<string, unknown> }, ctx: { mcpReq: { signal: AbortSignal } }) =>
-        this.onServerRequest(method, request.params, ctx.mcpReq.signal)) as never);
+      client.setRequestHandler(method, ((
+        request: { params?: Record<string, unknown> },
+        ctx: { mcpReq: { signal: AbortSignal } },
+      ) => this.onServerRequest(method, request.params, ctx.mcpReq.signal)) as never);
     }
     client.setNotificationHandler('notifications/tools/list_changed', () => this.refresh('tools'));
     client.setNotificationHandler('notifications/prompts/list_changed', () => this.refresh('prompts'));
     client.setNotificationHandler('notifications/resources/list_changed', () => this.refresh('resources'));
-    client.setNotificationHandler('notifications/progress', (n) => this.onProgress(n.params as Record<string, unknown>));
-    client.setNotificationHandler('notifications/message', (n) => this.hooks.log(this, n.params as Record<string, unknown>));
+    client.setNotificationHandler('notifications/progress', (n) =>
+      this.onProgress(n.params as Record<string, unknown>),
+    );
+    client.setNotificationHandler('notifications/message', (n) =>
+      this.hooks.log(this, n.params as Record<string, unknown>),
+    );
     client.setNotificationHandler('notifications/resources/updated', (n) =>
       this.hooks.resourceUpdated(this, n.params.uri),
     );
@@ -175,7 +184,8 @@ export class Upstream {
   private fail(error: unknown): void {
     let reason = errorMessage(error);
     const stderr = this.transport instanceof StdioUpstreamTransport ? this.transport.recentStderr() : '';
-    if (stderr && !reason.includes(stderr.split('\n').at(-1) ?? '')) reason += ` (stderr: ${stderr.split('\n').at(-1)})`;
+    if (stderr && !reason.includes(stderr.split('\n').at(-1) ?? ''))
+      reason += ` (stderr: ${stderr.split('\n').at(-1)})`;
     this.status = 'failed';
     this.lastError = reason;
     this.lists = EMPTY_LISTS;
@@ -312,7 +322,11 @@ export class Upstream {
    * `timeoutMs` clock, and a timeout aborts the request, which sends the upstream a
    * cancellation.
    */
-  async request(method: string, params: Record<string, unknown> | undefined, options: RequestOptions = {}): Promise<Result> {
+  async request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: RequestOptions = {},
+  ): Promise<Result> {
     const client = this.client;
     if (this.status !== 'ready' || !client) {
       throw new GatewayError(
@@ -353,7 +367,9 @@ export class Upstream {
       });
     } catch (error) {
       if (timedOut) {
-        throw new GatewayError('timeout', `upstream "${this.name}" did not answer within ${timeoutMs} ms`, { cause: error });
+        throw new GatewayError('timeout', `upstream "${this.name}" did not answer within ${timeoutMs} ms`, {
+          cause: error,
+        });
       }
       throw this.wrapError(error, outer);
     } finally {
@@ -379,12 +395,18 @@ export class Upstream {
     }
     if (error instanceof SdkError) {
       if (error.code === SdkErrorCode.RequestTimeout) {
-        return new GatewayError('timeout', `upstream "${this.name}" did not answer within ${this.config.timeoutMs} ms`, {
-          cause: error,
-        });
+        return new GatewayError(
+          'timeout',
+          `upstream "${this.name}" did not answer within ${this.config.timeoutMs} ms`,
+          {
+            cause: error,
+          },
+        );
       }
       if (error.code === SdkErrorCode.ConnectionClosed || error.code === SdkErrorCode.NotConnected) {
-        return new GatewayError('upstream_unavailable', `upstream "${this.name}" closed the connection`, { cause: error });
+        return new GatewayError('upstream_unavailable', `upstream "${this.name}" closed the connection`, {
+          cause: error,
+        });
       }
     }
     return new GatewayError('upstream_error', `upstream "${this.name}": ${errorMessage(error)}`, { cause: error });

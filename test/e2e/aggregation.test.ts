@@ -121,7 +121,13 @@ describe.each(rows)('$kind client over the gateway $door front door', ({ kind, d
     expect((result.content as Block[])[0]!.text).toContain('Long running operation completed');
     // The gateway writes the last progress before the result, but the v1 client itself
     // may drop a progress notification that lands in the same read as the response.
-    const expected = kind === 'v1' ? [[1, 2], [1, 2, 3]] : [[1, 2, 3]];
+    const expected =
+      kind === 'v1'
+        ? [
+            [1, 2],
+            [1, 2, 3],
+          ]
+        : [[1, 2, 3]];
     expect(expected).toContainEqual(seen.map((p) => p.progress));
     expect(seen.every((p) => p.total === 3)).toBe(true);
   });
@@ -184,15 +190,21 @@ describe.each(rows)('$kind client over the gateway $door front door', ({ kind, d
 
   it('lists resources, templates and prompts under the gateway names', async () => {
     const resources = await client.listResources();
-    expect(resources.map((r) => r.uri)).toContain('switchboard://everything/demo://resource/static/document/features.md');
+    expect(resources.map((r) => r.uri)).toContain(
+      'switchboard://everything/demo://resource/static/document/features.md',
+    );
     const templates = await client.listResourceTemplates();
-    expect(templates.map((t) => t.uriTemplate)).toContain('switchboard://everything/demo://resource/dynamic/text/{resourceId}');
+    expect(templates.map((t) => t.uriTemplate)).toContain(
+      'switchboard://everything/demo://resource/dynamic/text/{resourceId}',
+    );
     const prompts = (await client.listPrompts()).map((p) => p.name);
     expect(prompts).toContain('everything__args-prompt');
     const prompt = await client.getPrompt('everything__args-prompt', { city: 'Lyon' });
     expect(JSON.stringify(prompt.messages)).toContain('Lyon');
     const read = await client.readResource('switchboard://everything/demo://resource/dynamic/text/7');
-    expect((read.contents as { uri: string }[])[0]!.uri).toBe('switchboard://everything/demo://resource/dynamic/text/7');
+    expect((read.contents as { uri: string }[])[0]!.uri).toBe(
+      'switchboard://everything/demo://resource/dynamic/text/7',
+    );
   });
 
   it('round-trips memory: create_entities, then read_graph', async () => {

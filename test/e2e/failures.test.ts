@@ -52,7 +52,15 @@ describe('a broken servers.json', () => {
     ],
     [
       'an undefined variable',
-      JSON.stringify({ mcpServers: { remote: { type: 'http', url: 'http://127.0.0.1:1/mcp', headers: { Authorization: 'Bearer ${SWITCHBOARD_TEST_UNSET_TOKEN}' } } } }),
+      JSON.stringify({
+        mcpServers: {
+          remote: {
+            type: 'http',
+            url: 'http://127.0.0.1:1/mcp',
+            headers: { Authorization: 'Bearer ${SWITCHBOARD_TEST_UNSET_TOKEN}' },
+          },
+        },
+      }),
       /^servers\.json: mcpServers\.remote\.headers\.Authorization: environment variable SWITCHBOARD_TEST_UNSET_TOKEN is not set/,
     ],
   ];
@@ -62,7 +70,9 @@ describe('a broken servers.json', () => {
       const caseDir = tempDir();
       const file = writeConfig(caseDir, text);
       for (const command of ['check', 'serve']) {
-        const { code, stderr } = await runCommand(process.execPath, [BIN, command, '--config', file], { timeoutMs: 10_000 });
+        const { code, stderr } = await runCommand(process.execPath, [BIN, command, '--config', file], {
+          timeoutMs: 10_000,
+        });
         expect(code).toBe(1);
         const lines = stderr.trim().split('\n');
         expect(lines).toHaveLength(1);

@@ -88,7 +88,10 @@ describe('the HTTP front door', () => {
   it('reports upstream health on /healthz', async () => {
     const client = await connectClient('v1', { url });
     await client.listTools();
-    const health = (await (await fetch(`${base}/healthz`)).json()) as { status: string; upstreams: { name: string; status: string }[] };
+    const health = (await (await fetch(`${base}/healthz`)).json()) as {
+      status: string;
+      upstreams: { name: string; status: string }[];
+    };
     expect(health.status).toBe('ok');
     expect(health.upstreams).toEqual([expect.objectContaining({ name: 'everything', status: 'ready' })]);
     await client.close();

@@ -66,8 +66,10 @@ export async function connectClient(kind: ClientKind, target: Target, handlers: 
   const env = 'stdio' in target ? { ...(process.env as Record<string, string>), ...target.stdio.env } : undefined;
   if (kind === 'v1') {
     const client = new ClientV1({ name: 'test-v1', version: '1.0.0' }, { capabilities: capabilities(handlers) });
-    if (handlers.sampling) client.setRequestHandler(CreateMessageRequestSchema, (r) => handlers.sampling!(r.params) as never);
-    if (handlers.elicitation) client.setRequestHandler(ElicitRequestSchema, (r) => handlers.elicitation!(r.params) as never);
+    if (handlers.sampling)
+      client.setRequestHandler(CreateMessageRequestSchema, (r) => handlers.sampling!(r.params) as never);
+    if (handlers.elicitation)
+      client.setRequestHandler(ElicitRequestSchema, (r) => handlers.elicitation!(r.params) as never);
     if (handlers.roots) client.setRequestHandler(ListRootsRequestSchema, () => handlers.roots!() as never);
     const transport =
       'stdio' in target
@@ -88,7 +90,8 @@ export async function connectClient(kind: ClientKind, target: Target, handlers: 
       kind,
       era: () => client.getServerVersion() && 'legacy',
       listTools: () => all((cursor) => client.listTools(cursor ? { cursor } : {}) as never, 'tools'),
-      callTool: (name, args = {}, options = {}) => client.callTool({ name, arguments: args }, undefined, options) as never,
+      callTool: (name, args = {}, options = {}) =>
+        client.callTool({ name, arguments: args }, undefined, options) as never,
       readResource: (uri) => client.readResource({ uri }) as never,
       listResources: () => all((cursor) => client.listResources(cursor ? { cursor } : {}) as never, 'resources'),
       listResourceTemplates: () =>
@@ -103,8 +106,10 @@ export async function connectClient(kind: ClientKind, target: Target, handlers: 
     { name: 'test-v2', version: '1.0.0' },
     { capabilities: capabilities(handlers), versionNegotiation: { mode: 'auto' } },
   );
-  if (handlers.sampling) client.setRequestHandler('sampling/createMessage', (r) => handlers.sampling!(r.params) as never);
-  if (handlers.elicitation) client.setRequestHandler('elicitation/create', (r) => handlers.elicitation!(r.params) as never);
+  if (handlers.sampling)
+    client.setRequestHandler('sampling/createMessage', (r) => handlers.sampling!(r.params) as never);
+  if (handlers.elicitation)
+    client.setRequestHandler('elicitation/create', (r) => handlers.elicitation!(r.params) as never);
   if (handlers.roots) client.setRequestHandler('roots/list', () => handlers.roots!() as never);
   const transport =
     'stdio' in target

@@ -22,7 +22,10 @@ export async function startGatewayHttp(
   const { child, match, output } = await startProcess(
     process.execPath,
     [BIN, 'serve', '--transport', 'http', '--port', String(port), '--config', configFile, ...extraArgs],
-    { ready: /listening on (http:\/\/\S+\/mcp)/, env: { SWITCHBOARD_LOG_LEVEL: process.env.SWITCHBOARD_TEST_LOG_LEVEL ?? 'warn' } },
+    {
+      ready: /listening on (http:\/\/\S+\/mcp)/,
+      env: { SWITCHBOARD_LOG_LEVEL: process.env.SWITCHBOARD_TEST_LOG_LEVEL ?? 'warn' },
+    },
   );
   const url = match[1]!;
   return { url, base: url.replace(/\/mcp$/, ''), child, output };
