@@ -5,6 +5,9 @@ import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
   ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { StdioClientTransport as StdioV2 } from '@modelcontextprotocol/client/stdio';
@@ -27,6 +30,9 @@ export interface Handlers {
   sampling?: (params: Json) => Promise<Json>;
   elicitation?: (params: Json) => Promise<Json>;
   roots?: () => Promise<Json>;
+  toolsChanged?: () => void;
+  log?: (params: Json) => void;
+  resourceUpdated?: (uri: string) => void;
 }
 
 export interface CallOptions {
@@ -46,6 +52,8 @@ export interface TestClient {
   listPrompts(): Promise<Json[]>;
   getPrompt(name: string, args?: Record<string, string>): Promise<Json>;
   complete(params: Json): Promise<Json>;
+  setLoggingLevel(level: string): Promise<void>;
+  subscribe(uri: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -71,6 +79,12 @@ export async function connectClient(kind: ClientKind, target: Target, handlers: 
     if (handlers.elicitation)
       client.setRequestHandler(ElicitRequestSchema, (r) => handlers.elicitation!(r.params) as never);
     if (handlers.roots) client.setRequestHandler(ListRootsRequestSchema, () => handlers.roots!() as never);
+    if (handlers.toolsChanged)
+      client.setNotificationHandler(ToolListChangedNotificationSchema, () => handlers.toolsChanged!());
+    if (handlers.log) client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => handlers.log!(n.params));
+    if (handlers.resourceUpdated) {
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => handlers.resourceUpdated!(n.params.uri));
+    }
     const transport =
       'stdio' in target
         ? new StdioV1({ command: target.stdio.command, args: target.stdio.args, env, stderr: 'pipe' })
@@ -99,12 +113,20 @@ export async function connectClient(kind: ClientKind, target: Target, handlers: 
       listPrompts: () => all((cursor) => client.listPrompts(cursor ? { cursor } : {}) as never, 'prompts'),
       getPrompt: (name, args) => client.getPrompt({ name, arguments: args }) as never,
       complete: (params) => client.complete(params as never) as never,
+      setLoggingLevel: async (level) => void (await client.setLoggingLevel(level as never)),
+      subscribe: async (uri) => void (await client.subscribeResource({ uri })),
       close: () => client.close(),
     };
   }
   const client = new ClientV2(
     { name: 'test-v2', version: '1.0.0' },
-    { capabilities: capabilities(handlers), versionNegotiation: { mode: 'auto' } },
+    {
+      capabilities: capabilities(handlers),
+      versionNegotiation: { mode: 'auto' },
+      ...(handlers.toolsChanged
+        ? { listChanged: { tools: { autoRefresh: false, onChanged: () => handlers.toolsChanged!() } } }
+        : {}),
+    },
   );
   if (handlers.sampling)
     client.setRequestHandler('sampling/createMessage', (r) => handlers.sampling!(r.params) as never);
@@ -127,6 +149,8 @@ export async function connectClient(kind: ClientKind, target: Target, handlers: 
     listPrompts: async () => (await client.listPrompts()).prompts as never,
     getPrompt: (name, args) => client.getPrompt({ name, arguments: args }) as never,
     complete: (params) => client.complete(params as never) as never,
+    setLoggingLevel: async (level) => void (await client.setLoggingLevel(level as never)),
+    subscribe: async (uri) => void (await client.subscribeResource({ uri })),
     close: () => client.close(),
   };
 }
