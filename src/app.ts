@@ -1,14 +1,24 @@
+import path from 'node:path';
 import { loadConfig, type LoadedConfig } from './config/index.js';
+import { openDatabase, type Db } from './db/index.js';
 import { errorMessage } from './errors.js';
 import { createLogger, parseLogLevel, type Logger } from './observability/index.js';
+import { PolicyStore, SqliteQuotaStore } from './policy/index.js';
 import { Runtime, startHttp, startStdio } from './server/index.js';
 
 /**
  * The composition root: builds the gateway from its config and wires the stages.
- * Nothing else constructs runtimes or front doors.
+ * Nothing else constructs runtimes, stores or front doors.
  */
-export interface ServeOptions {
+export interface PathOptions {
   config: string;
+  /** Default: `policies/` beside servers.json. */
+  policies?: string | undefined;
+  /** Default: `switchboard.db` beside servers.json. */
+  db?: string | undefined;
+}
+
+export interface ServeOptions extends PathOptions {
   transport: 'stdio' | 'http';
   host: string;
   port: number;
@@ -21,16 +31,35 @@ export function gatewayLogger(config: LoadedConfig | undefined): Logger {
   return createLogger({ level, format });
 }
 
-/** Builds a runtime for a loaded config; the caller starts and closes it. */
-export function createRuntime(config: LoadedConfig, log: Logger): Runtime {
-  return new Runtime(config, log);
+export function policiesDir(config: LoadedConfig, option: string | undefined): string {
+  return option ? path.resolve(option) : path.join(config.dir, 'policies');
+}
+
+export function databaseFile(config: LoadedConfig, option: string | undefined): string {
+  return option ? path.resolve(option) : path.join(config.dir, 'switchboard.db');
+}
+
+/**
+ * Builds a runtime. With `db`, calls take quotas from that database; without it (the
+ * commands that only look), there is nothing to take.
+ */
+export function createRuntime(
+  config: LoadedConfig,
+  log: Logger,
+  options: { policies?: string; db?: Db } = {},
+): Runtime {
+  const policies = new PolicyStore(policiesDir(config, options.policies), log.child('policy'));
+  policies.load();
+  return new Runtime(config, log, policies, options.db ? new SqliteQuotaStore(options.db) : undefined);
 }
 
 /** Runs the gateway until a signal (or, over stdio, the client leaving) stops it. */
 export async function serve(options: ServeOptions): Promise<void> {
   const config = loadConfig(options.config);
   const log = gatewayLogger(config);
-  const runtime = createRuntime(config, log);
+  const db = openDatabase(databaseFile(config, options.db));
+  const runtime = createRuntime(config, log, { ...(options.policies ? { policies: options.policies } : {}), db });
+  runtime.policies.watch();
   void runtime.start();
 
   let stop: () => Promise<void>;
@@ -40,11 +69,15 @@ export async function serve(options: ServeOptions): Promise<void> {
     process.stderr.write(
       `Switchboard is listening on ${door.url}\n` +
         `  upstreams: ${[...runtime.pool.upstreams.keys()].join(', ') || '(none)'}\n` +
+        `  agents: ${runtime.policies.agents().join(', ') || '(none: add policies/<agent>.json)'}\n` +
         `  connect an MCP client to ${door.url} (streamable HTTP), or check ${door.url.replace(/\/mcp$/, '/healthz')}\n`,
     );
     stop = door.close;
     stopped = new Promise(() => undefined);
   } else {
+    if (!runtime.policies.get(options.agent)) {
+      log.warn(`no policy for agent "${options.agent}": it will see no tools`, { dir: runtime.policies.dir });
+    }
     const door = startStdio(runtime, options.agent);
     stop = door.close;
     stopped = door.closed;
@@ -58,6 +91,8 @@ export async function serve(options: ServeOptions): Promise<void> {
   try {
     await stop();
     await runtime.close();
+    runtime.policies.close();
+    db.close();
   } catch (error) {
     log.error('error during shutdown', { error: errorMessage(error) });
   }

@@ -13,6 +13,9 @@ export type GatewayErrorCode =
   | 'cancelled'
   | 'capability_missing'
   | 'ambiguous_caller'
+  | 'denied'
+  | 'quota'
+  | 'approval_denied'
   | 'internal';
 
 /** Codes whose failure may succeed when tried again later. */

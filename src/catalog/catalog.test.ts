@@ -11,10 +11,11 @@ interface FakeLists {
 }
 
 /** Only what Catalog reads from an Upstream. */
-function upstream(name: string, lists: FakeLists, status = 'ready'): never {
+function upstream(name: string, lists: FakeLists, status = 'ready', config: Record<string, unknown> = {}): never {
   return {
     name,
     status,
+    config: { readOnlyTools: [], trustAnnotations: true, ...config },
     lists: { tools: [], prompts: [], resources: [], templates: [], ...lists },
   } as never;
 }
@@ -141,8 +142,8 @@ describe('Catalog', () => {
     ]);
     expect(catalog.toolList.map((t) => t.name)).toEqual(['up__t']);
     expect(catalog.promptList).toEqual([]);
-    expect(catalog.resources.map((r) => r.uri)).toEqual(['switchboard://up/file:///a']);
-    expect(catalog.templates).toEqual([]);
+    expect(catalog.resourceList.map((r) => r.uri)).toEqual(['switchboard://up/file:///a']);
+    expect(catalog.templateList).toEqual([]);
     expect(catalog.tool('starting__t')).toBeUndefined();
   });
 
@@ -154,19 +155,35 @@ describe('Catalog', () => {
       }),
       upstream('memory', { resources: [{ uri: 'memory://graph', name: 'graph' }] }),
     ]);
-    expect(catalog.resources).toEqual([
+    expect(catalog.resourceList).toEqual([
       { uri: 'switchboard://files/file:///tmp/a.txt', name: 'a.txt', mimeType: 'text/plain', size: 3 },
       { uri: 'switchboard://memory/memory://graph', name: 'graph' },
     ]);
-    expect(catalog.templates).toEqual([
+    expect(catalog.resources.map((r) => r.server)).toEqual(['files', 'memory']);
+    expect(catalog.templateList).toEqual([
       { uriTemplate: 'switchboard://files/file:///{path}', name: 'any file', description: 'd' },
     ]);
+  });
+
+  it('classifies tools read-only by annotation, by readOnlyTools, and not when annotations are not trusted', () => {
+    const tools = [tool('read_a', { annotations: { readOnlyHint: true } }), tool('list_b'), tool('write_c')];
+    const trusted = new Catalog([upstream('fs', { tools }, 'ready', { readOnlyTools: ['list_*'] })]);
+    expect(trusted.tools.map((t) => [t.exposed, t.toolClass])).toEqual([
+      ['fs__list_b', { readOnly: true, reason: 'readOnlyTools: list_*' }],
+      ['fs__read_a', { readOnly: true, reason: 'annotation readOnlyHint' }],
+      ['fs__write_c', { readOnly: false, reason: 'not marked read-only' }],
+    ]);
+    const distrusted = new Catalog([upstream('fs', { tools }, 'ready', { trustAnnotations: false })]);
+    expect(distrusted.tool('fs__read_a')?.toolClass).toEqual({
+      readOnly: false,
+      reason: 'annotation ignored (trustAnnotations: false)',
+    });
   });
 
   it('is empty without upstreams', () => {
     const catalog = new Catalog([]);
     expect(catalog.toolList).toEqual([]);
-    expect(catalog.resources).toEqual([]);
+    expect(catalog.resourceList).toEqual([]);
     expect(catalog.nameReports()).toEqual([]);
   });
 });

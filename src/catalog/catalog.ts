@@ -1,4 +1,5 @@
 import type { Prompt, Resource, Tool } from '@modelcontextprotocol/client';
+import { GlobList, type ToolClass } from '../policy/index.js';
 import type { ResourceTemplate, Upstream } from '../upstream/index.js';
 import { disambiguate, exposedName } from './names.js';
 import { toGatewayUri } from './uris.js';
@@ -14,6 +15,31 @@ export interface CatalogEntry<T> {
   shortened: boolean;
   /** Set when another upstream name mapped to the same exposed name first. */
   collided: boolean;
+}
+
+/** A tool with its read/write class (see `classify`). */
+export type ToolEntry = CatalogEntry<Tool> & { toolClass: ToolClass };
+
+/** A resource or template with the server it came from. */
+export interface Owned<T> {
+  server: string;
+  item: T;
+}
+
+/**
+ * Read-only only if the upstream annotates `readOnlyHint: true` (unless the server's
+ * `trustAnnotations` is false) or the server's `readOnlyTools` names it; everything
+ * else is write.
+ */
+function classify(name: string, tool: Tool, trustAnnotations: boolean, readOnlyTools: GlobList): ToolClass {
+  const glob = readOnlyTools.which(name);
+  if (glob !== undefined) return { readOnly: true, reason: `readOnlyTools: ${glob}` };
+  if (tool.annotations?.readOnlyHint === true) {
+    return trustAnnotations
+      ? { readOnly: true, reason: 'annotation readOnlyHint' }
+      : { readOnly: false, reason: 'annotation ignored (trustAnnotations: false)' };
+  }
+  return { readOnly: false, reason: 'not marked read-only' };
 }
 
 export interface NameReport {
@@ -77,33 +103,44 @@ function nameAll<T extends { name: string }>(candidates: Candidate<T>[]): Catalo
  * the view it started with.
  */
 export class Catalog {
-  readonly tools: readonly CatalogEntry<Tool>[];
+  readonly tools: readonly ToolEntry[];
   readonly prompts: readonly CatalogEntry<Prompt>[];
-  readonly resources: readonly Resource[];
-  readonly templates: readonly ResourceTemplate[];
-  private readonly toolIndex: Map<string, CatalogEntry<Tool>>;
+  readonly resources: readonly Owned<Resource>[];
+  readonly templates: readonly Owned<ResourceTemplate>[];
+  private readonly toolIndex: Map<string, ToolEntry>;
   private readonly promptIndex: Map<string, CatalogEntry<Prompt>>;
   /** Exposed tool definitions, built once per catalog for tools/list. */
   readonly toolList: readonly Tool[];
   readonly promptList: readonly Prompt[];
+  readonly resourceList: readonly Resource[];
+  readonly templateList: readonly ResourceTemplate[];
 
   constructor(upstreams: Iterable<Upstream>) {
     const tools: Candidate<Tool>[] = [];
     const prompts: Candidate<Prompt>[] = [];
-    const resources: Resource[] = [];
-    const templates: ResourceTemplate[] = [];
+    const resources: Owned<Resource>[] = [];
+    const templates: Owned<ResourceTemplate>[] = [];
+    const servers = new Map<string, { trust: boolean; readOnlyTools: GlobList }>();
     const sorted = [...upstreams].filter((u) => u.status === 'ready').sort((a, b) => (a.name < b.name ? -1 : 1));
     for (const upstream of sorted) {
       const server = upstream.name;
+      servers.set(server, {
+        trust: upstream.config.trustAnnotations,
+        readOnlyTools: new GlobList(upstream.config.readOnlyTools),
+      });
       for (const tool of upstream.lists.tools) tools.push({ server, name: tool.name, item: tool });
       for (const prompt of upstream.lists.prompts) prompts.push({ server, name: prompt.name, item: prompt });
-      for (const resource of upstream.lists.resources)
-        resources.push({ ...resource, uri: toGatewayUri(server, resource.uri) });
+      for (const resource of upstream.lists.resources) {
+        resources.push({ server, item: { ...resource, uri: toGatewayUri(server, resource.uri) } });
+      }
       for (const template of upstream.lists.templates) {
-        templates.push({ ...template, uriTemplate: toGatewayUri(server, template.uriTemplate) });
+        templates.push({ server, item: { ...template, uriTemplate: toGatewayUri(server, template.uriTemplate) } });
       }
     }
-    this.tools = nameAll(tools);
+    this.tools = nameAll(tools).map((entry) => {
+      const { trust, readOnlyTools } = servers.get(entry.server)!;
+      return { ...entry, toolClass: classify(entry.name, entry.item, trust, readOnlyTools) };
+    });
     this.prompts = nameAll(prompts);
     this.resources = resources;
     this.templates = templates;
@@ -111,9 +148,11 @@ export class Catalog {
     this.promptIndex = new Map(this.prompts.map((entry) => [entry.exposed, entry]));
     this.toolList = this.tools.map((entry) => entry.item);
     this.promptList = this.prompts.map((entry) => entry.item);
+    this.resourceList = this.resources.map((r) => r.item);
+    this.templateList = this.templates.map((t) => t.item);
   }
 
-  tool(exposed: string): CatalogEntry<Tool> | undefined {
+  tool(exposed: string): ToolEntry | undefined {
     return this.toolIndex.get(exposed);
   }
 

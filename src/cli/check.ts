@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from '../config/index.js';
 import { createLogger } from '../observability/index.js';
-import { createRuntime } from '../app.js';
+import { createRuntime, type PathOptions } from '../app.js';
 import type { Upstream } from '../upstream/index.js';
 import { table } from './format.js';
 
@@ -8,7 +8,7 @@ import { table } from './format.js';
  * `switchboard check`: validates the config, connects to every upstream (a line each,
  * as they finish), and reports shortened and colliding names. Exit code 1 on any error.
  */
-export async function check(options: { config: string; format: 'text' | 'json' }): Promise<number> {
+export async function check(options: PathOptions & { format: 'text' | 'json' }): Promise<number> {
   let config;
   try {
     config = loadConfig(options.config);
@@ -24,6 +24,7 @@ export async function check(options: { config: string; format: 'text' | 'json' }
   const runtime = createRuntime(
     config,
     createLogger({ level: process.env.SWITCHBOARD_LOG_LEVEL === 'debug' ? 'debug' : 'silent' }),
+    { ...(options.policies ? { policies: options.policies } : {}) },
   );
   const upstreams = [...runtime.pool.upstreams.values()];
   const disabled = [...config.servers].filter(([, s]) => !s.enabled).map(([name]) => name);
@@ -44,7 +45,14 @@ export async function check(options: { config: string; format: 'text' | 'json' }
   runtime.rebuild();
   const reports = runtime.catalog.nameReports();
   const failed = upstreams.filter((u) => u.status !== 'ready');
+  const policyErrors = runtime.policies.errors();
+  const agents = runtime.policies.agents();
+  const ok = failed.length === 0 && policyErrors.length === 0;
   if (text) {
+    out(
+      `\nPolicies in ${runtime.policies.dir}: ${agents.length ? agents.join(', ') : '(none: every agent is refused everything)'}`,
+    );
+    for (const problem of policyErrors) out(`  ✗ ${problem}`);
     if (reports.length > 0) {
       out('\nRenamed to fit ^[A-Za-z0-9_-]{1,64}$ or to avoid a collision:');
       out(
@@ -59,6 +67,7 @@ export async function check(options: { config: string; format: 'text' | 'json' }
         ? '\nAll upstreams connected.'
         : `\n${failed.length} of ${upstreams.length} upstream(s) failed.`,
     );
+    if (policyErrors.length > 0) out(`${policyErrors.length} policy problem(s).`);
   } else {
     const servers = upstreams.map((u) => ({
       name: u.name,
@@ -70,8 +79,8 @@ export async function check(options: { config: string; format: 'text' | 'json' }
       prompts: u.lists.prompts.length,
       resources: u.lists.resources.length,
     }));
-    process.stdout.write(JSON.stringify({ ok: failed.length === 0, servers, disabled, names: reports }) + '\n');
+    process.stdout.write(JSON.stringify({ ok, servers, disabled, names: reports, agents, policyErrors }) + '\n');
   }
   await runtime.close();
-  return failed.length === 0 ? 0 : 1;
+  return ok ? 0 : 1;
 }

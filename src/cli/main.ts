@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { serve } from '../app.js';
+import { serve, type ServeOptions } from '../app.js';
 import { ConfigError, configJsonSchema } from '../config/index.js';
 import { errorMessage } from '../errors.js';
 import { GATEWAY_VERSION } from '../server/index.js';
@@ -51,8 +51,10 @@ program
   .option('--transport <kind>', 'stdio or http', choice(['stdio', 'http'] as const), 'stdio' as const)
   .option('--host <host>', 'HTTP bind address', '127.0.0.1')
   .option('--port <port>', 'HTTP port', port, 7800)
-  .option('--agent <name>', 'the agent a stdio client acts as', 'default')
-  .action((opts: { config: string; transport: 'stdio' | 'http'; host: string; port: number; agent: string }) =>
+  .option('--agent <name>', 'the agent a stdio client acts as (and an HTTP client without tokens)', 'default')
+  .option('--policies <dir>', 'policy files folder (default: policies/ beside the config)')
+  .option('--db <file>', 'SQLite database (default: switchboard.db beside the config)')
+  .action((opts: ServeOptions) =>
     run(async () => {
       await serve(opts);
       return 0;
@@ -64,15 +66,19 @@ program
   .description('connect and print the catalog one agent sees')
   .option('--config <file>', 'servers.json to use', 'servers.json')
   .option('--agent <name>', 'whose view to print', 'default')
+  .option('--policies <dir>', 'policy files folder (default: policies/ beside the config)')
   .option('--format <format>', 'table or json', choice(['table', 'json'] as const), 'table' as const)
-  .action((opts: { config: string; agent: string; format: 'table' | 'json' }) => run(() => tools(opts)));
+  .action((opts: { config: string; agent: string; policies?: string; format: 'table' | 'json' }) =>
+    run(() => tools(opts)),
+  );
 
 program
   .command('check')
   .description('validate the config, connect to every upstream, report renamed tools')
   .option('--config <file>', 'servers.json to use', 'servers.json')
+  .option('--policies <dir>', 'policy files folder (default: policies/ beside the config)')
   .option('--format <format>', 'text or json', choice(['text', 'json'] as const), 'text' as const)
-  .action((opts: { config: string; format: 'text' | 'json' }) => run(() => check(opts)));
+  .action((opts: { config: string; policies?: string; format: 'text' | 'json' }) => run(() => check(opts)));
 
 program
   .command('init')

@@ -1,29 +1,59 @@
+import { createRuntime, type PathOptions } from '../app.js';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../observability/index.js';
-import { createRuntime } from '../app.js';
 import { table, truncate } from './format.js';
 
-/** `switchboard tools`: connects, then prints the catalog one agent sees. */
-export async function tools(options: { config: string; agent: string; format: 'table' | 'json' }): Promise<number> {
+/**
+ * `switchboard tools`: connects, then prints every tool with its read/write class and
+ * whether this agent may use it, naming the rule that decided.
+ */
+export async function tools(options: PathOptions & { agent: string; format: 'table' | 'json' }): Promise<number> {
   const config = loadConfig(options.config);
-  const runtime = createRuntime(config, createLogger({ level: 'error' }));
+  const runtime = createRuntime(config, createLogger({ level: 'error' }), {
+    ...(options.policies ? { policies: options.policies } : {}),
+  });
   await runtime.start();
   runtime.rebuild();
-  const entries = runtime.catalog.tools;
+  const policy = runtime.policies.get(options.agent);
+  const rows = runtime.catalog.tools.map((entry) => {
+    const decision = policy
+      ? policy.decideTool(entry.exposed, entry.toolClass)
+      : { allowed: false, rule: `no policy file for agent "${options.agent}"` };
+    return { entry, decision };
+  });
   if (options.format === 'json') {
-    for (const entry of entries) {
-      process.stdout.write(JSON.stringify({ ...entry.item, server: entry.server, upstreamName: entry.name }) + '\n');
+    for (const { entry, decision } of rows) {
+      process.stdout.write(
+        JSON.stringify({
+          ...entry.item,
+          server: entry.server,
+          upstreamName: entry.name,
+          class: entry.toolClass.readOnly ? 'read' : 'write',
+          classReason: entry.toolClass.reason,
+          allowed: decision.allowed,
+          rule: decision.rule,
+        }) + '\n',
+      );
     }
   } else {
-    process.stdout.write(`Tools for agent "${options.agent}" (${entries.length}):\n`);
+    const allowed = rows.filter((r) => r.decision.allowed).length;
+    process.stdout.write(`Agent "${options.agent}" may use ${allowed} of ${rows.length} tools:\n`);
     process.stdout.write(
       table(
-        ['name', 'server', 'description'],
-        entries.map((e) => [e.exposed, e.server, truncate(e.item.description, 70)]),
+        ['name', 'class', 'access', 'rule', 'description'],
+        rows.map(({ entry, decision }) => [
+          entry.exposed,
+          `${entry.toolClass.readOnly ? 'read' : 'write'} (${entry.toolClass.reason})`,
+          decision.allowed ? 'yes' : 'no',
+          decision.rule,
+          truncate(entry.item.description, 50),
+        ]),
       ) + '\n',
     );
-    const failed = [...runtime.pool.upstreams.values()].filter((u) => u.status !== 'ready');
-    for (const u of failed) process.stderr.write(`warning: ${u.name} is unavailable: ${u.lastError ?? u.status}\n`);
+    for (const u of runtime.pool.upstreams.values()) {
+      if (u.status !== 'ready') process.stderr.write(`warning: ${u.name} is unavailable: ${u.lastError ?? u.status}\n`);
+    }
+    for (const problem of runtime.policies.errors()) process.stderr.write(`warning: ${problem}\n`);
   }
   await runtime.close();
   return 0;

@@ -69,6 +69,7 @@ describe('parseConfig: valid files', () => {
       pageSize: 500,
       connectTimeoutMs: 30_000,
       startupGraceMs: 5_000,
+      approvalTimeoutMs: 120_000,
       allowedOrigins: [],
       allowedHosts: [],
     });

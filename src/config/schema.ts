@@ -121,6 +121,12 @@ export const GatewaySchema = z.strictObject({
     .describe(
       'Right after start, list requests wait up to this long for upstreams still connecting; later ones are announced with list_changed.',
     ),
+  approvalTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .default(120_000)
+    .describe('How long a requireApproval call waits for a person before it is refused.'),
   allowedOrigins: z
     .array(z.string())
     .default([])

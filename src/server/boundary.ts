@@ -11,7 +11,7 @@ export function toProtocolError(error: unknown): ProtocolError {
   if (error instanceof GatewayError) {
     if (error.rpcCode !== undefined) return new ProtocolError(error.rpcCode, error.message, error.data);
     const code =
-      error.code === 'not_found' || error.code === 'invalid_params'
+      error.code === 'not_found' || error.code === 'invalid_params' || error.code === 'denied'
         ? ProtocolErrorCode.InvalidParams
         : error.code === 'capability_missing'
           ? ProtocolErrorCode.MissingRequiredClientCapability
@@ -21,14 +21,24 @@ export function toProtocolError(error: unknown): ProtocolError {
   return new ProtocolError(ProtocolErrorCode.InternalError, `switchboard: ${errorMessage(error)}`);
 }
 
+type ToolError = {
+  content: { type: 'text'; text: string }[];
+  isError: true;
+  _meta?: Record<string, unknown>;
+};
+
 /**
- * A tools/call failure as the agent sees it. Failures of the gateway or of reaching the
- * upstream become an `isError` result, which the model can read and act on; a JSON-RPC
- * error the upstream itself answered is relayed as that error.
+ * A tools/call failure as the agent sees it. Failures of the gateway, of reaching the
+ * upstream, a used-up quota or a declined approval become an `isError` result the model
+ * can read and act on (a quota refusal carries `switchboard/retryAfterMs` in `_meta`);
+ * a JSON-RPC error the upstream answered, or a policy refusal, is a protocol error.
  */
-export function toolFailure(error: unknown): { content: { type: 'text'; text: string }[]; isError: true } {
-  if (error instanceof GatewayError && error.rpcCode === undefined && error.code !== 'not_found') {
-    return { content: [{ type: 'text', text: `switchboard: ${error.message}` }], isError: true };
+export function toolFailure(error: unknown): ToolError {
+  if (error instanceof GatewayError && error.rpcCode === undefined && !['not_found', 'denied'].includes(error.code)) {
+    const result: ToolError = { content: [{ type: 'text', text: `switchboard: ${error.message}` }], isError: true };
+    const retryAfterMs = (error.data as { retryAfterMs?: number } | undefined)?.retryAfterMs;
+    if (retryAfterMs !== undefined) result._meta = { 'switchboard/retryAfterMs': retryAfterMs };
+    return result;
   }
   throw toProtocolError(error);
 }

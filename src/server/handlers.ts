@@ -1,54 +1,17 @@
-import { ProtocolError, ProtocolErrorCode, type Result, type ServerContext } from '@modelcontextprotocol/server';
-import {
-  fromGatewayUri,
-  paginate,
-  rewritePromptResult,
-  rewriteReadResult,
-  rewriteToolResult,
-} from '../catalog/index.js';
-import { GatewayError } from '../errors.js';
-import type { Upstream } from '../upstream/index.js';
-import { toProtocolError, toolFailure } from './boundary.js';
+import { ProtocolError, ProtocolErrorCode, type Result } from '@modelcontextprotocol/server';
+import { paginate, rewritePromptResult, rewriteReadResult } from '../catalog/index.js';
+import { toProtocolError } from './boundary.js';
+import { callTool } from './call-tool.js';
+import { forwardParams, refusal, resolveUri, upstreamFor, type Params } from './forward.js';
 import type { DownstreamSession } from './session.js';
 
-type Params = Record<string, unknown> & { _meta?: Record<string, unknown> };
-
 /**
- * The `_meta` an upstream should see: the caller's, minus the progress token (the
- * gateway sends its own upstream and maps progress back) and the 2026 envelope keys
- * (each connection has its own envelope).
- */
-function forwardParams(params: Params, override: Record<string, unknown>): Params {
-  const meta = params._meta;
-  if (!meta) return { ...params, ...override };
-  let kept: Record<string, unknown> | undefined;
-  for (const key of Object.keys(meta)) {
-    if (key === 'progressToken' || key.startsWith('io.modelcontextprotocol/')) continue;
-    (kept ??= {})[key] = meta[key];
-  }
-  const { _meta: _dropped, ...rest } = params;
-  return kept ? { ...rest, ...override, _meta: kept } : { ...rest, ...override };
-}
-
-async function upstreamFor(session: DownstreamSession, server: string): Promise<Upstream> {
-  const upstream = await session.upstreams.get(server);
-  if (!upstream) throw new GatewayError('upstream_unavailable', `upstream "${server}" is not configured`);
-  return upstream;
-}
-
-function resolveUri(uri: unknown): { server: string; uri: string } {
-  const mapped = typeof uri === 'string' ? fromGatewayUri(uri) : undefined;
-  if (!mapped)
-    throw new ProtocolError(ProtocolErrorCode.ResourceNotFound, `Resource not found: ${String(uri)}`, { uri });
-  return mapped;
-}
-
-/**
- * The request handlers of a downstream session: list from the catalog, and forward
- * everything else to the upstream that owns the name or URI.
+ * The request handlers of a downstream session: lists come from the catalog, filtered
+ * by the agent's policy; everything else is decided by the same policy and forwarded
+ * to the upstream that owns the name or URI.
  */
 export function registerHandlers(session: DownstreamSession): void {
-  const { server, runtime } = session;
+  const { server, runtime, visibility } = session;
   const pageSize = runtime.config.gateway.pageSize;
   const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
@@ -57,43 +20,32 @@ export function registerHandlers(session: DownstreamSession): void {
       throw toProtocolError(error);
     }
   };
+  const page = async <K extends string>(key: K, items: () => readonly unknown[], cursor: string | undefined) => {
+    await runtime.ready;
+    const { items: slice, nextCursor } = paginate(items(), cursor, pageSize);
+    return (nextCursor ? { [key]: slice, nextCursor } : { [key]: slice }) as never;
+  };
+  const resource = (uri: unknown) => {
+    const target = resolveUri(uri);
+    const decision = visibility.resources(target.server);
+    if (!decision.allowed) throw refusal('resource', String(uri), session.agent, decision.rule);
+    return target;
+  };
 
   server.setRequestHandler('tools/list', (request) =>
-    guard(async () => {
-      await runtime.ready;
-      const page = paginate(runtime.catalog.toolList, request.params?.cursor, pageSize);
-      return page.nextCursor ? { tools: page.items, nextCursor: page.nextCursor } : { tools: page.items };
-    }),
+    guard(() => page('tools', () => visibility.lists().tools, request.params?.cursor)),
   );
-
-  server.setRequestHandler('tools/call', async (request, ctx: ServerContext) => {
-    const params = request.params as Params & { name: string };
-    await runtime.ready;
-    const entry = runtime.catalog.tool(params.name);
-    if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${params.name}`);
-    const forwarded = forwardParams(params, { name: entry.name });
-    try {
-      return (await session.run(ctx, async (caller, signal, progress) => {
-        const upstream = await upstreamFor(session, entry.server);
-        const result = await upstream.request('tools/call', forwarded, { caller, signal, onprogress: progress });
-        return rewriteToolResult(entry.server, result);
-      })) as never;
-    } catch (error) {
-      return toolFailure(error);
-    }
-  });
+  server.setRequestHandler('tools/call', (request, ctx) => callTool(session, request.params as never, ctx) as never);
 
   server.setRequestHandler('prompts/list', (request) =>
-    guard(async () => {
-      await runtime.ready;
-      const page = paginate(runtime.catalog.promptList, request.params?.cursor, pageSize);
-      return page.nextCursor ? { prompts: page.items, nextCursor: page.nextCursor } : { prompts: page.items };
-    }),
+    guard(() => page('prompts', () => visibility.lists().prompts, request.params?.cursor)),
   );
-
   server.setRequestHandler('prompts/get', (request, ctx) =>
     guard(async () => {
       const params = request.params as Params & { name: string };
+      await runtime.ready;
+      const decision = visibility.prompt(params.name);
+      if (!decision.allowed) throw refusal('prompt', params.name, session.agent, decision.rule);
       const entry = runtime.catalog.prompt(params.name);
       if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${params.name}`);
       const forwarded = forwardParams(params, { name: entry.name });
@@ -106,26 +58,15 @@ export function registerHandlers(session: DownstreamSession): void {
   );
 
   server.setRequestHandler('resources/list', (request) =>
-    guard(async () => {
-      await runtime.ready;
-      const page = paginate(runtime.catalog.resources, request.params?.cursor, pageSize);
-      return page.nextCursor ? { resources: page.items, nextCursor: page.nextCursor } : { resources: page.items };
-    }),
+    guard(() => page('resources', () => visibility.lists().resources, request.params?.cursor)),
   );
-
   server.setRequestHandler('resources/templates/list', (request) =>
-    guard(async () => {
-      await runtime.ready;
-      const page = paginate(runtime.catalog.templates, request.params?.cursor, pageSize);
-      const resourceTemplates = page.items as never[];
-      return page.nextCursor ? { resourceTemplates, nextCursor: page.nextCursor } : { resourceTemplates };
-    }),
+    guard(() => page('resourceTemplates', () => visibility.lists().templates, request.params?.cursor)),
   );
-
   server.setRequestHandler('resources/read', (request, ctx) =>
     guard(async () => {
       const params = request.params as Params & { uri: string };
-      const target = resolveUri(params.uri);
+      const target = resource(params.uri);
       const forwarded = forwardParams(params, { uri: target.uri });
       return (await session.run(ctx, async (caller, signal, progress) => {
         const upstream = await upstreamFor(session, target.server);
@@ -134,16 +75,14 @@ export function registerHandlers(session: DownstreamSession): void {
       })) as never;
     }),
   );
-
   server.setRequestHandler('resources/subscribe', (request) =>
     guard(async () => {
-      const target = resolveUri(request.params.uri);
+      const target = resource(request.params.uri);
       await runtime.subscribe(session, await upstreamFor(session, target.server), target.uri);
       session.subscriptions.add(request.params.uri);
       return {};
     }),
   );
-
   server.setRequestHandler('resources/unsubscribe', (request) =>
     guard(async () => {
       const target = resolveUri(request.params.uri);
@@ -158,11 +97,14 @@ export function registerHandlers(session: DownstreamSession): void {
       const params = request.params as Params & { ref: { type: string; name?: string; uri?: string } };
       let target: { server: string; ref: Record<string, unknown> };
       if (params.ref.type === 'ref/prompt') {
-        const entry = runtime.catalog.prompt(String(params.ref.name));
-        if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${params.ref.name}`);
+        const name = String(params.ref.name);
+        const decision = visibility.prompt(name);
+        if (!decision.allowed) throw refusal('prompt', name, session.agent, decision.rule);
+        const entry = runtime.catalog.prompt(name);
+        if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}`);
         target = { server: entry.server, ref: { ...params.ref, name: entry.name } };
       } else {
-        const mapped = resolveUri(params.ref.uri);
+        const mapped = resource(params.ref.uri);
         target = { server: mapped.server, ref: { ...params.ref, uri: mapped.uri } };
       }
       const upstream = await upstreamFor(session, target.server);

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -17,7 +18,10 @@ import { DownstreamSession } from './session.js';
 export interface HttpOptions {
   host: string;
   port: number;
-  /** The agent every request acts as, until requests carry their own identity. */
+  /**
+   * The agent of a request without a token, allowed only on a loopback bind when no
+   * policy has tokens (one person's gateway on their own machine).
+   */
   agent: string;
 }
 
@@ -26,11 +30,37 @@ export interface HttpFrontDoor {
   close(): Promise<void>;
 }
 
-function jsonRpcError(status: number, code: number, message: string): Response {
+function jsonRpcError(status: number, code: number, message: string, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), {
     status,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
   });
+}
+
+/**
+ * Who is calling. A bearer token names its agent; a missing or unknown token is 401.
+ * Without any token configured, a loopback gateway serves requests as the default agent.
+ */
+function identify(
+  request: Request,
+  runtime: Runtime,
+  options: { loopback: boolean; agent: string },
+): { agent: string } | Response {
+  const header = request.headers.get('authorization');
+  const token = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+  if (token !== undefined) {
+    const agent = runtime.policies.agentForToken(token);
+    if (agent) return { agent };
+    return jsonRpcError(401, -32001, 'Unauthorized: unknown bearer token', {
+      'www-authenticate': 'Bearer realm="switchboard", error="invalid_token"',
+    });
+  }
+  if (header !== null || runtime.policies.hasTokens() || !options.loopback) {
+    return jsonRpcError(401, -32001, 'Unauthorized: send Authorization: Bearer <token>', {
+      'www-authenticate': 'Bearer realm="switchboard"',
+    });
+  }
+  return { agent: options.agent };
 }
 
 /**
@@ -64,13 +94,14 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     return upstreams;
   };
 
+  // The SDK builds a server per stateless request without telling the factory who asked:
+  // the agent travels in async context from the router to the factory.
+  const requestAgent = new AsyncLocalStorage<string>();
   const modern = createMcpHandler(
-    () =>
-      new DownstreamSession(
-        runtime,
-        { agent: options.agent, transport: 'http', era: 'modern' },
-        upstreamsFor(options.agent),
-      ).server,
+    () => {
+      const agent = requestAgent.getStore() ?? options.agent;
+      return new DownstreamSession(runtime, { agent, transport: 'http', era: 'modern' }, upstreamsFor(agent)).server;
+    },
     { legacy: 'reject', onerror: (error) => log.debug('modern request error', { error: errorMessage(error) }) },
   );
   const notifier = {
@@ -81,8 +112,8 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
   };
   runtime.modernNotifiers.add(notifier);
 
-  const openLegacySession = async (): Promise<WebStandardStreamableHTTPServerTransport> => {
-    const session = new DownstreamSession(runtime, { agent: options.agent, transport: 'http', era: 'legacy' });
+  const openLegacySession = async (agent: string): Promise<WebStandardStreamableHTTPServerTransport> => {
+    const session = new DownstreamSession(runtime, { agent, transport: 'http', era: 'legacy' });
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
@@ -103,6 +134,8 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
   };
 
   const route = async (request: Request): Promise<Response> => {
+    const who = identify(request, runtime, { loopback, agent: options.agent });
+    if (who instanceof Response) return who;
     let body: unknown;
     if (request.method === 'POST') {
       try {
@@ -114,22 +147,23 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     const sessionId = request.headers.get('mcp-session-id');
     if (sessionId) {
       const entry = legacySessions.get(sessionId);
-      if (!entry) return jsonRpcError(404, -32001, 'Session not found');
+      // A session belongs to the agent that opened it; to anyone else it does not exist.
+      if (!entry || entry.session.agent !== who.agent) return jsonRpcError(404, -32001, 'Session not found');
       return entry.transport.handleRequest(request, { parsedBody: body });
     }
     if (await isLegacyRequest(request, body)) {
       if (request.method === 'POST' && isInitializeRequest(body)) {
-        const transport = await openLegacySession();
+        const transport = await openLegacySession(who.agent);
         return transport.handleRequest(request, { parsedBody: body });
       }
       return jsonRpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required (send initialize first)');
     }
-    return modern.fetch(request, { parsedBody: body });
+    return requestAgent.run(who.agent, () => modern.fetch(request, { parsedBody: body }));
   };
 
+  const loopback = isLoopbackHost(options.host);
   const app = express();
   app.disable('x-powered-by');
-  const loopback = isLoopbackHost(options.host);
   app.use(
     originGuard({
       loopback,

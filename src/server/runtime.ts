@@ -3,6 +3,7 @@ import { Catalog } from '../catalog/index.js';
 import { toGatewayUri } from '../catalog/index.js';
 import type { LoadedConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
+import type { PolicyStore, QuotaStore } from '../policy/index.js';
 import { UpstreamPool, type Upstream, type UpstreamHooks } from '../upstream/index.js';
 import { InputFlows } from './input-flow.js';
 import type { DownstreamSession } from './session.js';
@@ -48,7 +49,20 @@ export class Runtime {
   constructor(
     readonly config: LoadedConfig,
     readonly log: Logger,
+    readonly policies: PolicyStore,
+    /** Absent for commands that only look (tools, check); calls then have no quota to take. */
+    readonly quotas: QuotaStore | undefined,
   ) {
+    // A changed policy changes what its agent may see.
+    policies.onChange((agent) => {
+      const all = { tools: true, prompts: true, resources: true };
+      for (const session of this.sessions) if (session.agent === agent) session.listsChanged(all);
+      for (const notifier of this.modernNotifiers) {
+        notifier.toolsChanged();
+        notifier.promptsChanged();
+        notifier.resourcesChanged();
+      }
+    });
     const hooks: UpstreamHooks = {
       changed: () => this.rebuild(),
       log: (upstream, params) => this.forwardLog(upstream.name, params, this.sessions),
@@ -75,7 +89,7 @@ export class Runtime {
     const next = {
       tools: JSON.stringify(catalog.toolList),
       prompts: JSON.stringify(catalog.promptList),
-      resources: JSON.stringify([catalog.resources, catalog.templates]),
+      resources: JSON.stringify([catalog.resourceList, catalog.templateList]),
     };
     const changed = {
       tools: next.tools !== this.signatures.tools,

@@ -11,7 +11,9 @@ import type { Caller, SessionUpstreams } from '../upstream/index.js';
 import { assertClientCan } from './capabilities.js';
 import { registerHandlers } from './handlers.js';
 import { InputFlow, type Progress, type Work } from './input-flow.js';
+import type { Policy } from '../policy/index.js';
 import { levelRank, type Runtime } from './runtime.js';
+import { Visibility } from './visibility.js';
 
 export const GATEWAY_VERSION = '0.1.0';
 
@@ -43,6 +45,7 @@ export class DownstreamSession {
   readonly upstreams: SessionUpstreams;
   logLevel: LoggingLevel | undefined;
   readonly subscriptions = new Set<string>();
+  readonly visibility: Visibility;
 
   constructor(
     readonly runtime: Runtime,
@@ -67,6 +70,7 @@ export class DownstreamSession {
       runtime.pool.forSession(owner, () => Boolean(this.server.getClientCapabilities()?.roots), {
         log: (upstream, params) => runtime.forwardLog(upstream.name, params, [this]),
       });
+    this.visibility = new Visibility(() => ({ catalog: runtime.catalog, policy: this.policy() }));
     registerHandlers(this);
     this.server.setNotificationHandler('notifications/roots/list_changed', () => {
       void this.upstreams.notifyOwn('notifications/roots/list_changed');
@@ -76,6 +80,11 @@ export class DownstreamSession {
 
   get agent(): string {
     return this.info.agent;
+  }
+
+  /** The agent's policy as it is now (a file edited on disk applies to the next call). */
+  policy(): Policy | undefined {
+    return this.runtime.policies.get(this.agent);
   }
 
   /** Upstream instructions, each under its server's name, so the agent knows what the tools are for. */

@@ -57,7 +57,9 @@ export interface TestClient {
   close(): Promise<void>;
 }
 
-export type Target = { stdio: { command: string; args: string[]; env?: Record<string, string> } } | { url: string };
+export type Target =
+  | { stdio: { command: string; args: string[]; env?: Record<string, string> } }
+  | { url: string; headers?: Record<string, string> };
 
 /** The SDK probes the era of a plain StdioClientTransport on a throw-away sibling process; a subclass probes in place. */
 class InPlaceStdio extends StdioV2 {}
@@ -88,7 +90,7 @@ export async function connectClient(kind: ClientKind, target: Target, handlers: 
     const transport =
       'stdio' in target
         ? new StdioV1({ command: target.stdio.command, args: target.stdio.args, env, stderr: 'pipe' })
-        : new HttpV1(new URL(target.url));
+        : new HttpV1(new URL(target.url), { requestInit: { headers: target.headers ?? {} } });
     await client.connect(transport);
     const all = async <T>(fetchPage: (cursor?: string) => Promise<{ nextCursor?: string } & Json>, key: string) => {
       const items: T[] = [];
@@ -136,7 +138,7 @@ export async function connectClient(kind: ClientKind, target: Target, handlers: 
   const transport =
     'stdio' in target
       ? new InPlaceStdio({ command: target.stdio.command, args: target.stdio.args, env, stderr: 'pipe' })
-      : new HttpV2(new URL(target.url));
+      : new HttpV2(new URL(target.url), { requestInit: { headers: target.headers ?? {} } });
   await client.connect(transport);
   return {
     kind,

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,9 +16,21 @@ export function tempDir(prefix = 'switchboard-test-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
-/** Writes a servers.json into `dir` and returns its path. */
+/**
+ * Writes a servers.json into `dir` and returns its path. Unless the folder already has
+ * `policies/`, the `default` agent gets a policy that allows everything.
+ */
 export function writeConfig(dir: string, config: unknown, name = 'servers.json'): string {
   const file = path.join(dir, name);
   writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
+  if (!existsSync(path.join(dir, 'policies'))) writePolicy(dir, 'default', { allow: ['*'] });
+  return file;
+}
+
+/** Writes `policies/<agent>.json` beside the config in `dir`. */
+export function writePolicy(dir: string, agent: string, policy: unknown): string {
+  mkdirSync(path.join(dir, 'policies'), { recursive: true });
+  const file = path.join(dir, 'policies', `${agent}.json`);
+  writeFileSync(file, typeof policy === 'string' ? policy : JSON.stringify(policy, null, 2));
   return file;
 }

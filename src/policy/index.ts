@@ -1,0 +1,11 @@
+export { approvalRequest, isApproved } from './approval.js';
+export { GlobList, globMatcher } from './glob.js';
+export { Policy, resourcePolicyName } from './policy.js';
+export type { Decision, QuotaRule, ToolClass } from './policy.js';
+export { SqliteQuotaStore } from './quota.js';
+export type { QuotaOutcome, QuotaStore } from './quota.js';
+export { formatDelay, parseRate } from './rate.js';
+export type { Rate } from './rate.js';
+export { PolicySchema } from './schema.js';
+export type { PolicyFile } from './schema.js';
+export { PolicyStore, parsePolicyFile } from './store.js';

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { parseRate } from './rate.js';
+
+/** The zod schema of `policies/<agent>.json`; the file name is the agent's name. */
+export const AGENT_NAME = /^[A-Za-z0-9_-]+$/;
+const SHA256 = /^sha256:[0-9a-f]{64}$/;
+const MIN_TOKEN_LENGTH = 16;
+
+const glob = z.string().min(1);
+const globs = z.array(glob).default([]);
+
+const count = z.string().refine((text) => {
+  const rate = parseRate(text);
+  return rate !== undefined && Number.isInteger(rate.limit);
+}, 'expected "N/window" with a whole number N and a window in s, m, h or d (e.g. "5/1h")');
+
+const budget = z
+  .string()
+  .refine((text) => parseRate(text) !== undefined, 'expected "USD/window" (e.g. "5/1d" or "0.25/1h")');
+
+export const PolicySchema = z.strictObject({
+  $schema: z.string().optional(),
+  description: z.string().optional().describe('Free text for humans.'),
+  tokens: z
+    .array(
+      z
+        .string()
+        .refine(
+          (t) => SHA256.test(t) || (!t.startsWith('sha256:') && t.length >= MIN_TOKEN_LENGTH),
+          `expected "sha256:<64 lowercase hex>" or a token of at least ${MIN_TOKEN_LENGTH} characters (from \${ENV_VAR})`,
+        ),
+    )
+    .default([])
+    .describe(
+      'Bearer tokens that identify this agent over HTTP: a ${ENV_VAR} holding the token, or sha256:<hex> of it.',
+    ),
+  allow: globs.describe('Globs over exposed names this agent may use; nothing else is allowed.'),
+  deny: globs.describe('Globs that are refused even when allowed (deny wins).'),
+  readOnly: globs.describe('Globs of tools callable only when classified read-only.'),
+  quotas: z
+    .record(glob, count)
+    .default({})
+    .describe(
+      'Glob → "N/window": at most N calls in any window, one counter per glob, shared by the tools it matches.',
+    ),
+  requireApproval: globs.describe('Globs of tools that run only after a person approves each call.'),
+  models: z
+    .strictObject({
+      routes: z.array(z.string().min(1)).optional().describe('Routes this agent may name in switchboard__sample.'),
+      budgetUsd: budget.optional().describe('Spending limit, "USD/window".'),
+    })
+    .optional()
+    .describe('What the agent may do through switchboard__sample.'),
+});
+
+export type PolicyFile = z.output<typeof PolicySchema>;
