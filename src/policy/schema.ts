@@ -32,16 +32,18 @@ export const PolicySchema = z.strictObject({
     )
     .default([])
     .describe(
-      'Bearer tokens that identify this agent over HTTP: a ${ENV_VAR} holding the token, or sha256:<hex> of it.',
+      'Bearer tokens that identify this agent over HTTP: `${ENV_VAR}` holding the token (16+ characters), or `sha256:<hex>` of it.',
     ),
-  allow: globs.describe('Globs over exposed names this agent may use; nothing else is allowed.'),
+  allow: globs.describe(
+    "Globs over exposed names this agent may use (`*` any run, `?` one character); nothing else is allowed. A server's resources go by `<server>__*`.",
+  ),
   deny: globs.describe('Globs that are refused even when allowed (deny wins).'),
   readOnly: globs.describe('Globs of tools callable only when classified read-only.'),
   quotas: z
     .record(glob, count)
     .default({})
     .describe(
-      'Glob → "N/window": at most N calls in any window, one counter per glob, shared by the tools it matches.',
+      'Glob → "N/window" (s, m, h, d): at most N calls in any window of that length; one counter per glob, shared by every tool it matches.',
     ),
   requireApproval: globs.describe('Globs of tools that run only after a person approves each call.'),
   models: z
@@ -50,7 +52,7 @@ export const PolicySchema = z.strictObject({
       budgetUsd: budget.optional().describe('Spending limit, "USD/window".'),
     })
     .optional()
-    .describe('What the agent may do through switchboard__sample.'),
+    .describe('`routes` the agent may name in `switchboard__sample`, and its `budgetUsd` ("USD/window").'),
 });
 
 export type PolicyFile = z.output<typeof PolicySchema>;
