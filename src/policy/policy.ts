@@ -21,6 +21,14 @@ export interface QuotaRule extends Rate {
 }
 
 const NO_ALLOW: Decision = { allowed: false, rule: 'no allow rule matches' };
+/** Names come from clients; past this many remembered decisions the memo starts over. */
+const MAX_MEMO = 10_000;
+
+function remember<K, V>(memo: Map<K, V>, key: K, value: V): V {
+  if (memo.size >= MAX_MEMO) memo.clear();
+  memo.set(key, value);
+  return value;
+}
 
 /**
  * One agent's policy, compiled once per version of its file. Decisions are pure
@@ -67,8 +75,7 @@ export class Policy {
   decide(name: string): Decision {
     let decision = this.decisions.get(name);
     if (!decision) {
-      decision = this.evaluate(name);
-      this.decisions.set(name, decision);
+      decision = remember(this.decisions, name, this.evaluate(name));
     }
     return decision;
   }
@@ -96,7 +103,7 @@ export class Policy {
         if (readOnly !== undefined)
           decision = { allowed: false, rule: `readOnly: ${readOnly} (the tool is not read-only)` };
       }
-      this.decisions.set(key, decision);
+      remember(this.decisions, key, decision);
     }
     return decision;
   }
@@ -113,7 +120,7 @@ export class Policy {
       rules = this.quotaRules
         .filter((rule) => rule.list.test(name))
         .map(({ key, limit, windowMs, text }) => ({ key, limit, windowMs, text }));
-      this.quotaCache.set(name, rules);
+      remember(this.quotaCache, name, rules);
     }
     return rules;
   }

@@ -40,8 +40,13 @@ export class SqliteQuotaStore implements QuotaStore {
         this.prune.run(agent, rule.key, now - rule.windowMs);
         const used = this.count.get(agent, rule.key) as number;
         if (used >= rule.limit) {
-          const ts = this.oldest.get(agent, rule.key, rule.limit - 1) as number;
-          return { ok: false, rule, retryAfterMs: Math.max(1, ts + rule.windowMs - now) };
+          // With no admitted call in the window (a limit of 0) the wait is a whole window.
+          const ts = this.oldest.get(agent, rule.key, Math.max(0, rule.limit - 1)) as number | undefined;
+          return {
+            ok: false,
+            rule,
+            retryAfterMs: ts === undefined ? rule.windowMs : Math.max(1, ts + rule.windowMs - now),
+          };
         }
       }
       for (const rule of rules) this.insert.run(agent, rule.key, now);

@@ -30,7 +30,21 @@ describe('parseRate', () => {
   });
 
   it('rejects anything else', () => {
-    for (const text of ['5', '5/0h', 'x/1h', '5/1w', '', '/1h', '5/', '5/1', '-5/1h', '.5/1d', '5/1H', '5 per hour', '5/1h/2'])
+    for (const text of [
+      '5',
+      '5/0h',
+      'x/1h',
+      '5/1w',
+      '',
+      '/1h',
+      '5/',
+      '5/1',
+      '-5/1h',
+      '.5/1d',
+      '5/1H',
+      '5 per hour',
+      '5/1h/2',
+    ])
       expect(parseRate(text), text).toBeUndefined();
   });
 });

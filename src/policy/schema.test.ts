@@ -8,9 +8,9 @@ function issues(input: unknown): string[] {
   return parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
 }
 
-const QUOTA_MESSAGE = 'expected "N/window" with a whole number N and a window in s, m, h or d (e.g. "5/1h")';
-const TOKEN_MESSAGE =
-  'expected "sha256:<64 lowercase hex>" or a token of at least 16 characters (from ${ENV_VAR})';
+const QUOTA_MESSAGE =
+  'expected "N/window" with a whole number N ≥ 1 (use deny for none) and a window in s, m, h or d (e.g. "5/1h")';
+const TOKEN_MESSAGE = 'expected "sha256:<64 lowercase hex>" or a token of at least 16 characters (from ${ENV_VAR})';
 
 describe('PolicySchema', () => {
   it('fills in empty defaults', () => {
@@ -63,6 +63,7 @@ describe('PolicySchema', () => {
 
   it('rejects a quota that is not "N/window" with a whole N', () => {
     expect(issues({ quotas: { 'files__*': '5 per hour' } })).toEqual([`quotas.files__*: ${QUOTA_MESSAGE}`]);
+    expect(issues({ quotas: { 'files__*': '0/1h' } })).toEqual([`quotas.files__*: ${QUOTA_MESSAGE}`]);
     expect(issues({ quotas: { 'files__*': '0.5/1h' } })).toEqual([`quotas.files__*: ${QUOTA_MESSAGE}`]);
     expect(issues({ quotas: { 'files__*': '5/1w' } })).toEqual([`quotas.files__*: ${QUOTA_MESSAGE}`]);
   });

@@ -11,8 +11,8 @@ const globs = z.array(glob).default([]);
 
 const count = z.string().refine((text) => {
   const rate = parseRate(text);
-  return rate !== undefined && Number.isInteger(rate.limit);
-}, 'expected "N/window" with a whole number N and a window in s, m, h or d (e.g. "5/1h")');
+  return rate !== undefined && Number.isInteger(rate.limit) && rate.limit >= 1;
+}, 'expected "N/window" with a whole number N ≥ 1 (use deny for none) and a window in s, m, h or d (e.g. "5/1h")');
 
 const budget = z
   .string()

@@ -92,8 +92,8 @@ export class PolicyStore {
       return;
     }
     const previous = this.policies.get(agent);
+    if (this.problems.delete(agent)) this.log.info('policy file is valid again', { agent });
     if (previous && JSON.stringify(previous.source) === JSON.stringify(loaded.policy.source)) return;
-    this.problems.delete(agent);
     this.policies.set(agent, loaded.policy);
     if (previous) this.log.info('policy reloaded', { agent });
     this.emit(agent);
