@@ -3,8 +3,9 @@ import { loadConfig, type LoadedConfig } from './config/index.js';
 import { openDatabase, type Db } from './db/index.js';
 import { errorMessage } from './errors.js';
 import { createLogger, parseLogLevel, type Logger } from './observability/index.js';
+import { AuditLog, chainKeyFromEnv } from './audit/index.js';
 import { PolicyStore, SqliteQuotaStore } from './policy/index.js';
-import { Runtime, startHttp, startStdio } from './server/index.js';
+import { Runtime, auditTool, startHttp, startStdio, type BuiltinTool } from './server/index.js';
 
 /**
  * The composition root: builds the gateway from its config and wires the stages.
@@ -40,8 +41,8 @@ export function databaseFile(config: LoadedConfig, option: string | undefined): 
 }
 
 /**
- * Builds a runtime. With `db`, calls take quotas from that database; without it (the
- * commands that only look), there is nothing to take.
+ * Builds a runtime. With `db`, calls take quotas from that database and are audited
+ * there; without it (the commands that only look), neither happens.
  */
 export function createRuntime(
   config: LoadedConfig,
@@ -50,7 +51,42 @@ export function createRuntime(
 ): Runtime {
   const policies = new PolicyStore(policiesDir(config, options.policies), log.child('policy'));
   policies.load();
-  return new Runtime(config, log, policies, options.db ? new SqliteQuotaStore(options.db) : undefined);
+  const db = options.db;
+  const settings = config.gateway.audit;
+  const audit =
+    db && settings.enabled
+      ? new AuditLog(db, {
+          maxArgsBytes: settings.maxArgsBytes,
+          onFailure: settings.onFailure,
+          key: chainKeyFromEnv(),
+          log: log.child('audit'),
+        })
+      : undefined;
+  const builtins = new Map<string, BuiltinTool>();
+  if (db && audit) builtins.set('audit', auditTool(db));
+  return new Runtime(config, log, policies, db ? new SqliteQuotaStore(db) : undefined, audit, builtins);
+}
+
+/** Marks calls a killed gateway left unfinished, and applies retention (now and every 6 hours). */
+function maintainAudit(runtime: Runtime, log: Logger): NodeJS.Timeout | undefined {
+  const audit = runtime.audit;
+  if (!audit) return undefined;
+  const interrupted = audit.recoverInterrupted();
+  if (interrupted > 0) {
+    log.warn('audit rows left unfinished by a stopped gateway were marked interrupted', { rows: interrupted });
+  }
+  const days = runtime.config.gateway.audit.retainDays;
+  if (days === undefined) return undefined;
+  const prune = () => {
+    try {
+      const deleted = audit.prune(days);
+      if (deleted > 0) log.info('old audit rows deleted', { rows: deleted, retainDays: days });
+    } catch (error) {
+      log.error('cannot prune the audit log', { error: errorMessage(error) });
+    }
+  };
+  prune();
+  return setInterval(prune, 6 * 3_600_000).unref();
 }
 
 /** Runs the gateway until a signal (or, over stdio, the client leaving) stops it. */
@@ -60,6 +96,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const db = openDatabase(databaseFile(config, options.db));
   const runtime = createRuntime(config, log, { ...(options.policies ? { policies: options.policies } : {}), db });
   runtime.policies.watch();
+  const maintenance = maintainAudit(runtime, log);
   void runtime.start();
 
   let stop: () => Promise<void>;
@@ -92,6 +129,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     await stop();
     await runtime.close();
     runtime.policies.close();
+    clearInterval(maintenance);
+    runtime.audit?.close();
     db.close();
   } catch (error) {
     log.error('error during shutdown', { error: errorMessage(error) });

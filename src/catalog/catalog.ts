@@ -1,6 +1,14 @@
 import type { Prompt, Resource, Tool } from '@modelcontextprotocol/client';
 import { GlobList, type ToolClass } from '../policy/index.js';
-import type { ResourceTemplate, Upstream } from '../upstream/index.js';
+import type { ResourceTemplate, UpstreamLists } from '../upstream/index.js';
+
+/** What the catalog reads of an upstream (the gateway's own tools are one too). */
+export interface CatalogSource {
+  readonly name: string;
+  readonly status: string;
+  readonly config: { readonly readOnlyTools: readonly string[]; readonly trustAnnotations: boolean };
+  readonly lists: UpstreamLists;
+}
 import { disambiguate, exposedName } from './names.js';
 import { toGatewayUri } from './uris.js';
 
@@ -115,7 +123,7 @@ export class Catalog {
   readonly resourceList: readonly Resource[];
   readonly templateList: readonly ResourceTemplate[];
 
-  constructor(upstreams: Iterable<Upstream>) {
+  constructor(upstreams: Iterable<CatalogSource>) {
     const tools: Candidate<Tool>[] = [];
     const prompts: Candidate<Prompt>[] = [];
     const resources: Owned<Resource>[] = [];

@@ -3,6 +3,8 @@ import { serve, type ServeOptions } from '../app.js';
 import { ConfigError, configJsonSchema } from '../config/index.js';
 import { errorMessage } from '../errors.js';
 import { GATEWAY_VERSION } from '../server/index.js';
+import type { StatsKey } from '../audit/index.js';
+import { auditDupesCommand, auditList, auditStatsCommand, auditVerifyCommand, type AuditCliOptions } from './audit.js';
 import { check } from './check.js';
 import { init } from './init.js';
 import { tools } from './tools.js';
@@ -15,6 +17,12 @@ function choice<T extends string>(values: readonly T[]) {
     if (!values.includes(value as T)) throw new InvalidArgumentError(`expected one of ${values.join(', ')}`);
     return value as T;
   };
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
+  return n;
 }
 
 function port(value: string): number {
@@ -79,6 +87,67 @@ program
   .option('--policies <dir>', 'policy files folder (default: policies/ beside the config)')
   .option('--format <format>', 'text or json', choice(['text', 'json'] as const), 'text' as const)
   .action((opts: { config: string; policies?: string; format: 'text' | 'json' }) => run(() => check(opts)));
+
+const auditCommand = program.command('audit').description('query the audit log (see `switchboard audit list --help`)');
+const withFilters = (command: Command) =>
+  command
+    .option('--config <file>', 'servers.json whose database to read', 'servers.json')
+    .option('--db <file>', 'the SQLite database (default: switchboard.db beside the config)')
+    .option('--agent <name>', 'only this agent')
+    .option('--server <name>', 'only this upstream server')
+    .option('--tool <glob>', 'only tools whose exposed name matches (files__*)')
+    .option(
+      '--status <status>',
+      'ok, error, denied, quota, approval_denied, timeout, cancelled, unavailable, interrupted',
+    )
+    .option('--since <time>', 'from 30m, 1h, 2d ago or an ISO time')
+    .option('--until <time>', 'up to 30m, 1h, 2d ago or an ISO time')
+    .option('--limit <n>', 'at most this many rows', (v) => positiveInt(v));
+const defaultFormat = process.stdout.isTTY ? 'table' : 'json';
+
+withFilters(auditCommand.command('list', { isDefault: true }).description('print audit rows, newest last'))
+  .option(
+    '--format <format>',
+    'table, json (one object a line) or csv',
+    choice(['table', 'json', 'csv'] as const),
+    defaultFormat,
+  )
+  .option('--follow', 'keep printing new rows as calls finish', false)
+  .action((opts: AuditCliOptions & { format: 'table' | 'json' | 'csv'; follow: boolean }) =>
+    run(() => auditList(opts)),
+  );
+
+withFilters(auditCommand.command('stats').description('count, errors, p50/p95 latency, tokens and cost per group'))
+  .option(
+    '--by <key>',
+    'agent, server, tool, status or model',
+    choice(['agent', 'server', 'tool', 'status', 'model'] as const),
+    'tool',
+  )
+  .option('--format <format>', 'table, json or csv', choice(['table', 'json', 'csv'] as const), defaultFormat)
+  .action((opts: AuditCliOptions & { by: StatsKey; format: 'table' | 'json' | 'csv' }) =>
+    run(() => auditStatsCommand(opts)),
+  );
+
+auditCommand
+  .command('verify')
+  .description('check the hash chain; exit 1 and name the first bad row if the log was tampered with')
+  .option('--config <file>', 'servers.json whose database to read', 'servers.json')
+  .option('--db <file>', 'the SQLite database (default: switchboard.db beside the config)')
+  .option('--format <format>', 'text or json', choice(['text', 'json'] as const), 'text' as const)
+  .action((opts: AuditCliOptions & { format: 'text' | 'json' }) => run(() => auditVerifyCommand(opts)));
+
+withFilters(
+  auditCommand.command('dupes').description('redundant calls: same agent, tool and arguments within a window'),
+)
+  .option('--window <duration>', 'how close repeats must be', '10s')
+  .option(
+    '--format <format>',
+    'table or json',
+    choice(['table', 'json'] as const),
+    defaultFormat === 'table' ? 'table' : 'json',
+  )
+  .action((opts: AuditCliOptions & { window: string; format: 'table' | 'json' }) => run(() => auditDupesCommand(opts)));
 
 program
   .command('init')

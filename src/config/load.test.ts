@@ -44,6 +44,7 @@ describe('parseConfig: valid files', () => {
       isolation: 'shared',
       sampling: 'client',
       pinning: 'quarantine',
+      auditResults: false,
     });
   });
 
@@ -60,6 +61,7 @@ describe('parseConfig: valid files', () => {
       isolation: 'shared',
       sampling: 'client',
       pinning: 'quarantine',
+      auditResults: false,
     });
   });
 
@@ -70,6 +72,7 @@ describe('parseConfig: valid files', () => {
       connectTimeoutMs: 30_000,
       startupGraceMs: 5_000,
       approvalTimeoutMs: 120_000,
+      audit: { enabled: true, onFailure: 'refuse', maxArgsBytes: 8192 },
       allowedOrigins: [],
       allowedHosts: [],
     });

@@ -43,6 +43,12 @@ const commonServerFields = {
     .enum(['quarantine', 'warn', 'off'])
     .default('quarantine')
     .describe('What happens when a tool definition changes after first sight.'),
+  auditResults: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Store a truncated summary of this server's results in the audit log (results are not stored by default).",
+    ),
 };
 
 export const StdioServerSchema = z
@@ -98,6 +104,25 @@ export const ModelsSchema = z.strictObject({
   routes: z.record(z.string().min(1), RouteSchema).default({}),
 });
 
+export const AuditSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Write the audit log.'),
+  onFailure: z
+    .enum(['refuse', 'allow'])
+    .default('refuse')
+    .describe('When the audit log cannot be written: refuse calls (default) or let them through unaudited.'),
+  maxArgsBytes: z
+    .number()
+    .int()
+    .min(256)
+    .default(8192)
+    .describe('Arguments are stored redacted and cut to this many bytes (argsHash is of the whole).'),
+  retainDays: z
+    .number()
+    .positive()
+    .optional()
+    .describe('Delete rows older than this many days (the chain stays verifiable).'),
+});
+
 export const GatewaySchema = z.strictObject({
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('stderr log level.'),
   pageSize: z
@@ -135,6 +160,7 @@ export const GatewaySchema = z.strictObject({
     .array(z.string())
     .default([])
     .describe('Extra Host header values allowed on the HTTP endpoint when bound to loopback.'),
+  audit: AuditSchema.default(AuditSchema.parse({})).describe('The audit log (see the audit section).'),
 });
 
 export const ConfigSchema = z.strictObject({
@@ -149,6 +175,7 @@ export type RemoteServerConfig = z.output<typeof RemoteServerSchema>;
 export type ServerConfig = (StdioServerConfig & { type?: 'stdio' }) | RemoteServerConfig;
 export type ModelsConfig = z.output<typeof ModelsSchema>;
 export type GatewayConfig = z.output<typeof GatewaySchema>;
+export type AuditConfig = z.output<typeof AuditSchema>;
 
 export function isStdio(server: ServerConfig): server is StdioServerConfig {
   return 'command' in server;

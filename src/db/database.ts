@@ -17,6 +17,45 @@ const MIGRATIONS: readonly string[] = [
      ts    INTEGER NOT NULL
    );
    CREATE INDEX quota_events_by_key ON quota_events (agent, key, ts);`,
+  // 2: the audit log. A row is inserted as 'pending' before a call is forwarded and
+  // finished when it ends; finishing gives it its place in the hash chain (chain_seq).
+  `CREATE TABLE audit (
+     id             INTEGER PRIMARY KEY,
+     ts             TEXT NOT NULL,
+     ts_ms          INTEGER NOT NULL,
+     agent          TEXT NOT NULL,
+     session        TEXT,
+     client         TEXT,
+     transport      TEXT NOT NULL,
+     origin         TEXT NOT NULL DEFAULT 'agent',
+     method         TEXT NOT NULL,
+     server         TEXT,
+     name           TEXT,
+     exposed_name   TEXT,
+     status         TEXT NOT NULL,
+     error          TEXT,
+     decision       TEXT,
+     latency_ms     REAL,
+     args_hash      TEXT,
+     args           TEXT,
+     request_bytes  INTEGER,
+     response_bytes INTEGER,
+     result         TEXT,
+     model          TEXT,
+     provider       TEXT,
+     attempts       TEXT,
+     input_tokens   INTEGER,
+     output_tokens  INTEGER,
+     cost_usd       REAL,
+     owner          TEXT,
+     chain_seq      INTEGER UNIQUE,
+     prev_hash      TEXT,
+     hash           TEXT
+   );
+   CREATE INDEX audit_by_time ON audit (ts_ms);
+   CREATE INDEX audit_by_agent ON audit (agent, ts_ms);
+   CREATE INDEX audit_pending ON audit (status) WHERE status = 'pending';
+   CREATE TABLE audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
 ];
 
 /**

@@ -21,6 +21,7 @@ describe('PolicySchema', () => {
       readOnly: [],
       quotas: {},
       requireApproval: [],
+      audit: 'own',
     });
   });
 
@@ -34,6 +35,7 @@ describe('PolicySchema', () => {
       readOnly: ['files__*'],
       quotas: { 'files__*': '5/1h', '*': '1000/1d' },
       requireApproval: ['files__write_*'],
+      audit: 'all',
       models: { routes: ['fast'], budgetUsd: '0.01/1d' },
     };
     expect(PolicySchema.parse(file)).toEqual(file);

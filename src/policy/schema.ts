@@ -46,6 +46,10 @@ export const PolicySchema = z.strictObject({
       'Glob → "N/window" (s, m, h, d): at most N calls in any window of that length; one counter per glob, shared by every tool it matches.',
     ),
   requireApproval: globs.describe('Globs of tools that run only after a person approves each call.'),
+  audit: z
+    .enum(['own', 'all'])
+    .default('own')
+    .describe("Whose rows `switchboard__audit` shows this agent: its own, or every agent's."),
   models: z
     .strictObject({
       routes: z.array(z.string().min(1)).optional().describe('Routes this agent may name in switchboard__sample.'),

@@ -1,57 +1,98 @@
 import { ProtocolError, ProtocolErrorCode, type Result, type ServerContext } from '@modelcontextprotocol/server';
+import type { AuditStart } from '../audit/index.js';
 import { rewriteToolResult } from '../catalog/index.js';
+import { RESERVED_SERVER_NAME } from '../config/index.js';
 import { GatewayError, errorMessage } from '../errors.js';
-import { approvalRequest, formatDelay, isApproved } from '../policy/index.js';
+import { approvalRequest, formatDelay, isApproved, type Policy } from '../policy/index.js';
 import type { Caller } from '../upstream/index.js';
+import { auditFields, auditRefusal, withAudit } from './audited.js';
 import { toolFailure } from './boundary.js';
 import { forwardParams, refusal, upstreamFor, type Params } from './forward.js';
 import type { DownstreamSession } from './session.js';
 
 /**
- * One `tools/call`, stage by stage: resolve the name, decide (policy), ask a person when
- * the policy requires approval, take the quota, forward. Every refusal happens before
- * anything reaches the upstream.
+ * One `tools/call`, stage by stage (DESIGN.md's data path): resolve the name, decide
+ * (policy), ask a person when the policy requires approval, take the quota, write the
+ * audit row, forward (or answer a gateway tool), finish the row. Refusals are audited
+ * and happen before anything reaches an upstream.
  */
 export async function callTool(session: DownstreamSession, params: Params & { name: string }, ctx: ServerContext) {
   const { runtime } = session;
   await runtime.ready;
   const name = params.name;
-  const decision = session.visibility.tool(name);
-  if (!decision.allowed) throw refusal('tool', name, session.agent, decision.rule);
+  const args = (params.arguments ?? {}) as Record<string, unknown>;
   const entry = runtime.catalog.tool(name);
+  const start: AuditStart = {
+    ...auditFields(session, ctx),
+    method: 'tools/call',
+    server: entry?.server ?? null,
+    name: entry?.name ?? null,
+    exposedName: name,
+    args,
+  };
+  const decision = session.visibility.tool(name);
+  start.decision = decision.rule;
+  if (!decision.allowed) {
+    const error = refusal('tool', name, session.agent, decision.rule);
+    auditRefusal(session, start, new GatewayError('denied', error.message));
+    throw error;
+  }
   if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
   const policy = session.policy()!;
   const forwarded = forwardParams(params, { name: entry.name });
   try {
     return (await session.run(ctx, async (caller, signal, progress) => {
-      const approval = policy.approvalFor(name);
-      if (approval !== undefined) await askApproval(session, caller, name, params.arguments, approval, signal);
-      const rules = policy.quotasFor(name);
-      if (rules.length > 0 && runtime.quotas) {
-        const outcome = runtime.quotas.take(session.agent, rules);
-        if (!outcome.ok) {
-          const { rule, retryAfterMs } = outcome;
-          throw new GatewayError(
-            'quota',
-            `quota "${rule.key}": "${rule.text}" for agent "${session.agent}" is used up; retry in ${formatDelay(retryAfterMs)}`,
-            { data: { retryAfterMs, quota: rule.key } },
-          );
-        }
+      try {
+        await admit(session, policy, caller, name, args, signal);
+      } catch (error) {
+        if (!signal.aborted) auditRefusal(session, start, error);
+        throw error;
       }
-      const upstream = await upstreamFor(session, entry.server);
-      const result = await upstream.request('tools/call', forwarded, { caller, signal, onprogress: progress });
-      return rewriteToolResult(entry.server, result);
+      const storeResult = runtime.pool.upstreams.get(entry.server)?.config.auditResults ?? false;
+      return withAudit(session, start, storeResult, async () => {
+        if (entry.server === RESERVED_SERVER_NAME) {
+          const builtin = runtime.builtins.get(entry.name);
+          if (!builtin) throw new GatewayError('not_found', `Unknown tool: ${name}`);
+          return builtin.call(session, args, ctx);
+        }
+        const upstream = await upstreamFor(session, entry.server);
+        const result = await upstream.request('tools/call', forwarded, { caller, signal, onprogress: progress });
+        return rewriteToolResult(entry.server, result);
+      });
     })) as Result;
   } catch (error) {
     return toolFailure(error);
   }
 }
 
+/** Approval, then quota: a call that waits for a person holds no quota while it waits. */
+async function admit(
+  session: DownstreamSession,
+  policy: Policy,
+  caller: Caller,
+  name: string,
+  args: Record<string, unknown>,
+  signal: AbortSignal,
+): Promise<void> {
+  const approval = policy.approvalFor(name);
+  if (approval !== undefined) await askApproval(session, caller, name, args, approval, signal);
+  const rules = policy.quotasFor(name);
+  if (rules.length === 0 || !session.runtime.quotas) return;
+  const outcome = session.runtime.quotas.take(session.agent, rules);
+  if (outcome.ok) return;
+  const { rule, retryAfterMs } = outcome;
+  throw new GatewayError(
+    'quota',
+    `quota "${rule.key}": "${rule.text}" for agent "${session.agent}" is used up; retry in ${formatDelay(retryAfterMs)}`,
+    { data: { retryAfterMs, quota: rule.key } },
+  );
+}
+
 async function askApproval(
   session: DownstreamSession,
   caller: Caller,
   tool: string,
-  args: unknown,
+  args: Record<string, unknown>,
   rule: string,
   signal: AbortSignal,
 ): Promise<void> {
@@ -62,9 +103,7 @@ async function askApproval(
   try {
     answer = await new Promise<Result>((resolve, reject) => {
       both.addEventListener('abort', () => reject(both.reason), { once: true });
-      caller
-        .ask('elicitation/create', approvalRequest(session.agent, tool, args as Record<string, unknown>), both)
-        .then(resolve, reject);
+      caller.ask('elicitation/create', approvalRequest(session.agent, tool, args), both).then(resolve, reject);
     });
   } catch (error) {
     if (error instanceof GatewayError && error.code === 'capability_missing') {

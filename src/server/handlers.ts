@@ -1,5 +1,8 @@
 import { ProtocolError, ProtocolErrorCode, type Result } from '@modelcontextprotocol/server';
 import { paginate, rewritePromptResult, rewriteReadResult } from '../catalog/index.js';
+import type { AuditStart } from '../audit/index.js';
+import { GatewayError } from '../errors.js';
+import { auditFields, auditRefusal, withAudit } from './audited.js';
 import { toProtocolError } from './boundary.js';
 import { callTool } from './call-tool.js';
 import { forwardParams, refusal, resolveUri, upstreamFor, type Params } from './forward.js';
@@ -25,12 +28,19 @@ export function registerHandlers(session: DownstreamSession): void {
     const { items: slice, nextCursor } = paginate(items(), cursor, pageSize);
     return (nextCursor ? { [key]: slice, nextCursor } : { [key]: slice }) as never;
   };
-  const resource = (uri: unknown) => {
+  /** A resource the agent may use, or an audited refusal. */
+  const resource = (uri: unknown, start?: AuditStart) => {
     const target = resolveUri(uri);
     const decision = visibility.resources(target.server);
-    if (!decision.allowed) throw refusal('resource', String(uri), session.agent, decision.rule);
+    if (start) Object.assign(start, { server: target.server, name: target.uri, decision: decision.rule });
+    if (!decision.allowed) {
+      const error = refusal('resource', String(uri), session.agent, decision.rule);
+      if (start) auditRefusal(session, start, new GatewayError('denied', error.message));
+      throw error;
+    }
     return target;
   };
+  const resultsStored = (server: string) => runtime.pool.upstreams.get(server)?.config.auditResults ?? false;
 
   server.setRequestHandler('tools/list', (request) =>
     guard(() => page('tools', () => visibility.lists().tools, request.params?.cursor)),
@@ -44,16 +54,31 @@ export function registerHandlers(session: DownstreamSession): void {
     guard(async () => {
       const params = request.params as Params & { name: string };
       await runtime.ready;
-      const decision = visibility.prompt(params.name);
-      if (!decision.allowed) throw refusal('prompt', params.name, session.agent, decision.rule);
       const entry = runtime.catalog.prompt(params.name);
+      const decision = visibility.prompt(params.name);
+      const start: AuditStart = {
+        ...auditFields(session, ctx),
+        method: 'prompts/get',
+        server: entry?.server ?? null,
+        name: entry?.name ?? null,
+        exposedName: params.name,
+        decision: decision.rule,
+        args: params.arguments ?? {},
+      };
+      if (!decision.allowed) {
+        const error = refusal('prompt', params.name, session.agent, decision.rule);
+        auditRefusal(session, start, new GatewayError('denied', error.message));
+        throw error;
+      }
       if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${params.name}`);
       const forwarded = forwardParams(params, { name: entry.name });
-      return (await session.run(ctx, async (caller, signal, progress) => {
-        const upstream = await upstreamFor(session, entry.server);
-        const result = await upstream.request('prompts/get', forwarded, { caller, signal, onprogress: progress });
-        return rewritePromptResult(entry.server, result);
-      })) as never;
+      return (await session.run(ctx, (caller, signal, progress) =>
+        withAudit(session, start, resultsStored(entry.server), async () => {
+          const upstream = await upstreamFor(session, entry.server);
+          const result = await upstream.request('prompts/get', forwarded, { caller, signal, onprogress: progress });
+          return rewritePromptResult(entry.server, result);
+        }),
+      )) as never;
     }),
   );
 
@@ -66,13 +91,21 @@ export function registerHandlers(session: DownstreamSession): void {
   server.setRequestHandler('resources/read', (request, ctx) =>
     guard(async () => {
       const params = request.params as Params & { uri: string };
-      const target = resource(params.uri);
+      const start: AuditStart = {
+        ...auditFields(session, ctx),
+        method: 'resources/read',
+        exposedName: params.uri,
+        args: { uri: params.uri },
+      };
+      const target = resource(params.uri, start);
       const forwarded = forwardParams(params, { uri: target.uri });
-      return (await session.run(ctx, async (caller, signal, progress) => {
-        const upstream = await upstreamFor(session, target.server);
-        const result = await upstream.request('resources/read', forwarded, { caller, signal, onprogress: progress });
-        return rewriteReadResult(target.server, result);
-      })) as never;
+      return (await session.run(ctx, (caller, signal, progress) =>
+        withAudit(session, start, resultsStored(target.server), async () => {
+          const upstream = await upstreamFor(session, target.server);
+          const result = await upstream.request('resources/read', forwarded, { caller, signal, onprogress: progress });
+          return rewriteReadResult(target.server, result);
+        }),
+      )) as never;
     }),
   );
   server.setRequestHandler('resources/subscribe', (request) =>
@@ -95,21 +128,39 @@ export function registerHandlers(session: DownstreamSession): void {
   server.setRequestHandler('completion/complete', (request, ctx) =>
     guard(async () => {
       const params = request.params as Params & { ref: { type: string; name?: string; uri?: string } };
+      const start: AuditStart = {
+        ...auditFields(session, ctx),
+        method: 'completion/complete',
+        args: params.argument ?? {},
+      };
       let target: { server: string; ref: Record<string, unknown> };
       if (params.ref.type === 'ref/prompt') {
         const name = String(params.ref.name);
         const decision = visibility.prompt(name);
-        if (!decision.allowed) throw refusal('prompt', name, session.agent, decision.rule);
         const entry = runtime.catalog.prompt(name);
+        Object.assign(start, {
+          exposedName: name,
+          server: entry?.server ?? null,
+          name: entry?.name ?? null,
+          decision: decision.rule,
+        });
+        if (!decision.allowed) {
+          const error = refusal('prompt', name, session.agent, decision.rule);
+          auditRefusal(session, start, new GatewayError('denied', error.message));
+          throw error;
+        }
         if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}`);
         target = { server: entry.server, ref: { ...params.ref, name: entry.name } };
       } else {
-        const mapped = resource(params.ref.uri);
+        start.exposedName = String(params.ref.uri);
+        const mapped = resource(params.ref.uri, start);
         target = { server: mapped.server, ref: { ...params.ref, uri: mapped.uri } };
       }
-      const upstream = await upstreamFor(session, target.server);
-      return (await upstream.request('completion/complete', forwardParams(params, { ref: target.ref }), {
-        signal: ctx.mcpReq.signal,
+      return (await withAudit(session, start, false, async () => {
+        const upstream = await upstreamFor(session, target.server);
+        return upstream.request('completion/complete', forwardParams(params, { ref: target.ref }), {
+          signal: ctx.mcpReq.signal,
+        });
       })) as never;
     }),
   );

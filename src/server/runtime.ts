@@ -2,8 +2,11 @@ import type { LoggingLevel } from '@modelcontextprotocol/server';
 import { Catalog } from '../catalog/index.js';
 import { toGatewayUri } from '../catalog/index.js';
 import type { LoadedConfig } from '../config/index.js';
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../observability/index.js';
+import type { AuditLog } from '../audit/index.js';
 import type { PolicyStore, QuotaStore } from '../policy/index.js';
+import { builtinSource, type BuiltinTool } from './builtin.js';
 import { UpstreamPool, type Upstream, type UpstreamHooks } from '../upstream/index.js';
 import { InputFlows } from './input-flow.js';
 import type { DownstreamSession } from './session.js';
@@ -36,7 +39,7 @@ export interface ModernNotifier {
  */
 export class Runtime {
   readonly pool: UpstreamPool;
-  catalog: Catalog = new Catalog([]);
+  catalog: Catalog;
   readonly sessions = new Set<DownstreamSession>();
   readonly flows = new InputFlows();
   readonly modernNotifiers = new Set<ModernNotifier>();
@@ -52,6 +55,10 @@ export class Runtime {
     readonly policies: PolicyStore,
     /** Absent for commands that only look (tools, check); calls then have no quota to take. */
     readonly quotas: QuotaStore | undefined,
+    /** Absent when auditing is off (`gateway.audit.enabled: false`) or for commands that only look. */
+    readonly audit: AuditLog | undefined,
+    /** The gateway's own tools, by name without the `switchboard__` prefix. */
+    readonly builtins: ReadonlyMap<string, BuiltinTool> = new Map(),
   ) {
     // A changed policy changes what its agent may see.
     policies.onChange((agent) => {
@@ -67,8 +74,26 @@ export class Runtime {
       changed: () => this.rebuild(),
       log: (upstream, params) => this.forwardLog(upstream.name, params, this.sessions),
       resourceUpdated: (upstream, uri) => this.forwardUpdated(upstream, uri),
+      serverRequest: (upstream, exchange, outcome) => {
+        const reason = (outcome.error as { data?: { reason?: string } } | undefined)?.data?.reason;
+        this.audit?.record(
+          {
+            agent: exchange.agent ?? '(none)',
+            transport: upstream.transportKind,
+            origin: 'upstream',
+            method: exchange.method,
+            server: upstream.name,
+            args: exchange.params ?? {},
+          },
+          outcome.error === undefined
+            ? { status: 'ok' }
+            : { status: reason === 'denied' ? 'denied' : 'error', error: errorMessage(outcome.error).slice(0, 500) },
+          Math.round(outcome.latencyMs * 1000) / 1000,
+        );
+      },
     };
     this.pool = new UpstreamPool(config, hooks, log);
+    this.catalog = new Catalog([builtinSource(builtins)]);
   }
 
   /** Settles when every upstream has connected or failed, or when the startup grace is over. */
@@ -84,7 +109,7 @@ export class Runtime {
 
   /** Rebuilds the catalog and tells sessions about the parts that changed. */
   rebuild(): void {
-    const catalog = new Catalog(this.pool.upstreams.values());
+    const catalog = new Catalog([...this.pool.upstreams.values(), builtinSource(this.builtins)]);
     this.catalog = catalog;
     const next = {
       tools: JSON.stringify(catalog.toolList),

@@ -82,6 +82,15 @@ export class DownstreamSession {
     return this.info.agent;
   }
 
+  /** `name/version` of the client, for audit rows. */
+  clientLabel(ctx: ServerContext | undefined): string | null {
+    const envelope = ctx?.mcpReq.envelope as Record<string, unknown> | undefined;
+    const info =
+      (envelope?.['io.modelcontextprotocol/clientInfo'] as { name?: string; version?: string } | undefined) ??
+      this.server.getClientVersion();
+    return info?.name ? `${info.name}${info.version ? `/${info.version}` : ''}` : null;
+  }
+
   /** The agent's policy as it is now (a file edited on disk applies to the next call). */
   policy(): Policy | undefined {
     return this.runtime.policies.get(this.agent);

@@ -42,6 +42,12 @@ export interface UpstreamHooks {
   log(upstream: Upstream, params: Record<string, unknown>): void;
   /** A `notifications/resources/updated` for one of the upstream's own URIs. */
   resourceUpdated(upstream: Upstream, uri: string): void;
+  /** A request the upstream sent to a client (sampling, elicitation, roots), once answered or refused. */
+  serverRequest?(
+    upstream: Upstream,
+    exchange: { method: ServerToClientMethod; params: Record<string, unknown> | undefined; agent: string | undefined },
+    outcome: { error?: unknown; latencyMs: number },
+  ): void;
 }
 
 export interface RequestOptions {
@@ -279,19 +285,32 @@ export class Upstream {
     }
   }
 
+  /** Answers a request from the upstream, and reports it (for the audit log) however it ends. */
   private async onServerRequest(
     method: ServerToClientMethod,
     params: Record<string, unknown> | undefined,
     signal: AbortSignal,
   ): Promise<Result> {
-    if (method === 'sampling/createMessage' && this.config.sampling !== 'client') {
-      throw new ProtocolError(
-        ProtocolErrorCode.InvalidRequest,
-        this.config.sampling === 'deny'
-          ? `switchboard: sampling is denied for server "${this.name}" (servers.json: sampling: "deny")`
-          : `switchboard: sampling for server "${this.name}" is set to "router", but no model router is configured`,
-      );
+    const started = performance.now();
+    let agent: string | undefined;
+    const report = (error?: unknown) =>
+      this.hooks.serverRequest?.(this, { method, params, agent }, { error, latencyMs: performance.now() - started });
+    try {
+      const result = await this.answerServerRequest(method, params, signal, (a) => (agent = a));
+      report();
+      return result;
+    } catch (error) {
+      report(error);
+      throw error;
     }
+  }
+
+  private async answerServerRequest(
+    method: ServerToClientMethod,
+    params: Record<string, unknown> | undefined,
+    signal: AbortSignal,
+    routedTo: (agent: string) => void,
+  ): Promise<Result> {
     const picked = pickCaller(this.inflight.values(), this.options.owner);
     if ('error' in picked) {
       throw new ProtocolError(
@@ -299,6 +318,16 @@ export class Upstream {
         picked.error === 'ambiguous'
           ? `switchboard: ${method} from "${this.name}" cannot be routed: calls from several sessions are in flight on its shared connection; set "isolation": "session" for this server`
           : `switchboard: ${method} from "${this.name}" arrived outside any call, so there is no client to ask`,
+      );
+    }
+    routedTo(picked.caller.agent);
+    if (method === 'sampling/createMessage' && this.config.sampling !== 'client') {
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidRequest,
+        this.config.sampling === 'deny'
+          ? `switchboard: sampling is denied for server "${this.name}" (servers.json: sampling: "deny")`
+          : `switchboard: sampling for server "${this.name}" is set to "router", but no model router is configured`,
+        { reason: 'denied' },
       );
     }
     try {

@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * What the audit log keeps of a call's arguments: secrets removed, size bounded. The
+ * hash is of the whole canonical JSON of the original, so identical calls can be found
+ * (dupes) without storing what they contained.
+ */
+export const REDACTED = '[REDACTED]';
+
+const SECRET_KEY =
+  /(pass(word|wd|phrase)?|secret|token|auth(orization)?|api[-_]?key|apikey|access[-_]?key|private[-_]?key|cookie|credential|session[-_]?id|signature)$/i;
+
+/** Values that are credentials whatever key they sit under. */
+const SECRET_VALUES: readonly RegExp[] = [
+  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+  /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi,
+  /\bBasic\s+[A-Za-z0-9+/=]{8,}/g,
+  /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g, // JWT
+  /\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}/g, // OpenAI, Anthropic
+  /\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}/g, // GitHub
+  /\bgithub_pat_[A-Za-z0-9_]{20,}/g,
+  /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, // AWS access key id
+  /\bxox[abposr]-[A-Za-z0-9-]{10,}/g, // Slack
+  /\bAIza[0-9A-Za-z_-]{35}\b/g, // Google API key
+  /\bglpat-[A-Za-z0-9_-]{20,}/g, // GitLab
+];
+
+function redactString(value: string): string {
+  let out = value;
+  for (const pattern of SECRET_VALUES) {
+    pattern.lastIndex = 0;
+    if (pattern.test(out)) {
+      pattern.lastIndex = 0;
+      out = out.replace(pattern, REDACTED);
+    }
+  }
+  return out;
+}
+
+/** A copy of `value` with secret-looking keys and credential-looking values replaced. */
+export function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return redactString(value);
+  if (value === null || typeof value !== 'object' || depth > 64) return value;
+  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    out[key] = SECRET_KEY.test(key) && item !== null && item !== '' ? REDACTED : redact(item, depth + 1);
+  }
+  return out;
+}
+
+/** JSON with object keys sorted at every level, so equal values hash equally. */
+export function canonicalJson(value: unknown): string {
+  if (value === undefined) return 'null';
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const keys = Object.keys(value).sort();
+  const parts: string[] = [];
+  for (const key of keys) {
+    const item = (value as Record<string, unknown>)[key];
+    if (item !== undefined) parts.push(`${JSON.stringify(key)}:${canonicalJson(item)}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Cuts `text` to at most `max` bytes of UTF-8, marking the cut. */
+export function truncateBytes(text: string, max: number): string {
+  if (Buffer.byteLength(text) <= max) return text;
+  const cut = Buffer.from(text)
+    .subarray(0, max)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
+  return `${cut}… [truncated, ${Buffer.byteLength(text)} bytes]`;
+}
+
+/** What the audit row stores for a call's arguments. */
+export function auditArgs(args: unknown, maxBytes: number): { argsHash: string; args: string; requestBytes: number } {
+  const canonical = canonicalJson(args ?? {});
+  return {
+    argsHash: sha256Hex(canonical),
+    args: truncateBytes(canonicalJson(redact(args ?? {})), maxBytes),
+    requestBytes: Buffer.byteLength(canonical),
+  };
+}
