@@ -1,11 +1,11 @@
 import path from 'node:path';
-import { loadConfig, type LoadedConfig } from './config/index.js';
+import { loadConfig, watchConfig, type LoadedConfig } from './config/index.js';
 import { openDatabase, type Db } from './db/index.js';
 import { errorMessage } from './errors.js';
 import { createLogger, parseLogLevel, type Logger } from './observability/index.js';
 import { AuditLog, chainKeyFromEnv } from './audit/index.js';
 import { PolicyStore, SqliteQuotaStore } from './policy/index.js';
-import { Runtime, auditTool, startHttp, startStdio, type BuiltinTool } from './server/index.js';
+import { Runtime, auditTool, startHttp, startStdio, statusTool, type BuiltinTool } from './server/index.js';
 
 /**
  * The composition root: builds the gateway from its config and wires the stages.
@@ -47,7 +47,7 @@ export function databaseFile(config: LoadedConfig, option: string | undefined): 
 export function createRuntime(
   config: LoadedConfig,
   log: Logger,
-  options: { policies?: string; db?: Db } = {},
+  options: { policies?: string; db?: Db; supervise?: boolean } = {},
 ): Runtime {
   const policies = new PolicyStore(policiesDir(config, options.policies), log.child('policy'));
   policies.load();
@@ -62,9 +62,11 @@ export function createRuntime(
           log: log.child('audit'),
         })
       : undefined;
-  const builtins = new Map<string, BuiltinTool>();
+  const builtins = new Map<string, BuiltinTool>([['status', statusTool()]]);
   if (db && audit) builtins.set('audit', auditTool(db));
-  return new Runtime(config, log, policies, db ? new SqliteQuotaStore(db) : undefined, audit, builtins);
+  return new Runtime(config, log, policies, db ? new SqliteQuotaStore(db) : undefined, audit, builtins, {
+    supervise: options.supervise ?? false,
+  });
 }
 
 /** Marks calls a killed gateway left unfinished, and applies retention (now and every 6 hours). */
@@ -94,12 +96,25 @@ export async function serve(options: ServeOptions): Promise<void> {
   const config = loadConfig(options.config);
   const log = gatewayLogger(config);
   const db = openDatabase(databaseFile(config, options.db));
-  const runtime = createRuntime(config, log, { ...(options.policies ? { policies: options.policies } : {}), db });
+  const runtime = createRuntime(config, log, {
+    ...(options.policies ? { policies: options.policies } : {}),
+    db,
+    supervise: true,
+  });
   runtime.policies.watch();
   const maintenance = maintainAudit(runtime, log);
   void runtime.start();
+  const stopWatching = watchConfig(
+    config.file,
+    (next) => {
+      const diff = runtime.applyConfig(next);
+      log.info('servers.json reloaded', { ...diff });
+    },
+    (issues) => log.error('servers.json is invalid; the last good config keeps running', { errors: issues }),
+  );
 
   let stop: () => Promise<void>;
+  let stopAccepting: () => void;
   let stopped: Promise<void>;
   if (options.transport === 'http') {
     const door = await startHttp(runtime, { host: options.host, port: options.port, agent: options.agent });
@@ -110,6 +125,7 @@ export async function serve(options: ServeOptions): Promise<void> {
         `  connect an MCP client to ${door.url} (streamable HTTP), or check ${door.url.replace(/\/mcp$/, '/healthz')}\n`,
     );
     stop = door.close;
+    stopAccepting = door.stopAccepting;
     stopped = new Promise(() => undefined);
   } else {
     if (!runtime.policies.get(options.agent)) {
@@ -117,6 +133,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     }
     const door = startStdio(runtime, options.agent);
     stop = door.close;
+    stopAccepting = door.stopAccepting;
     stopped = door.closed;
   }
 
@@ -124,8 +141,17 @@ export async function serve(options: ServeOptions): Promise<void> {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve(signal));
   });
   const reason = await Promise.race([stopped.then(() => 'client closed stdin'), signalled]);
-  log.info('shutting down', { reason });
+  log.info('shutting down', { reason, callsInFlight: runtime.callsInFlight });
+  stopWatching();
+  stopAccepting();
   try {
+    const grace = config.gateway.shutdownGraceMs;
+    if (!(await runtime.drain(grace))) {
+      log.warn('calls still in flight after the shutdown grace; ending them', {
+        graceMs: grace,
+        calls: runtime.callsInFlight,
+      });
+    }
     await stop();
     await runtime.close();
     runtime.policies.close();

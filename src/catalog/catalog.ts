@@ -129,7 +129,11 @@ export class Catalog {
     const resources: Owned<Resource>[] = [];
     const templates: Owned<ResourceTemplate>[] = [];
     const servers = new Map<string, { trust: boolean; readOnlyTools: GlobList }>();
-    const sorted = [...upstreams].filter((u) => u.status === 'ready').sort((a, b) => (a.name < b.name ? -1 : 1));
+    // A restarting upstream keeps its last known lists: its tools stay listed and calls
+    // to them are refused with the reason until it is back.
+    const sorted = [...upstreams]
+      .filter((u) => u.status === 'ready' || u.status === 'restarting')
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
     for (const upstream of sorted) {
       const server = upstream.name;
       servers.set(server, {

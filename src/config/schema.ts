@@ -22,6 +22,12 @@ const commonServerFields = {
     .positive()
     .default(60_000)
     .describe('Per-request timeout towards this server, in milliseconds (progress notifications reset it).'),
+  maxTotalTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .default(600_000)
+    .describe('Longest a request may run however much progress it reports, in milliseconds.'),
   readOnlyTools: globList
     .default([])
     .describe("Globs over the server's own tool names that count as read-only, whatever the server annotates."),
@@ -152,6 +158,42 @@ export const GatewaySchema = z.strictObject({
     .positive()
     .default(120_000)
     .describe('How long a requireApproval call waits for a person before it is refused.'),
+  maxConcurrentCallsPerAgent: z
+    .number()
+    .int()
+    .positive()
+    .default(64)
+    .describe('Calls one agent may have in flight at once; more are refused.'),
+  shutdownGraceMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(10_000)
+    .describe('On SIGTERM, SIGINT or stdin closing: how long calls in flight may take to finish.'),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 * 1024)
+    .describe('Largest HTTP request body; larger ones get 413.'),
+  maxResultBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(32 * 1024 * 1024)
+    .describe('Largest message a stdio upstream may send; a larger result becomes an error naming the limit.'),
+  sessionIdleMs: z
+    .number()
+    .int()
+    .positive()
+    .default(30 * 60_000)
+    .describe('An HTTP session with no request for this long is closed.'),
+  headersTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .default(10_000)
+    .describe('How long an HTTP client may take to send its request headers.'),
   allowedOrigins: z
     .array(z.string())
     .default([])

@@ -40,8 +40,10 @@ export async function callTool(session: DownstreamSession, params: Params & { na
   if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
   const policy = session.policy()!;
   const forwarded = forwardParams(params, { name: entry.name });
+  let started = false;
   try {
     return (await session.run(ctx, async (caller, signal, progress) => {
+      started = true;
       try {
         await admit(session, policy, caller, name, args, signal);
       } catch (error) {
@@ -61,6 +63,8 @@ export async function callTool(session: DownstreamSession, params: Params & { na
       });
     })) as Result;
   } catch (error) {
+    // Refused before it started: the agent is at its limit of calls in flight.
+    if (!started) auditRefusal(session, start, error);
     return toolFailure(error);
   }
 }

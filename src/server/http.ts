@@ -11,6 +11,7 @@ import {
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { GatewayError, errorMessage } from '../errors.js';
 import type { Caller, SessionUpstreams } from '../upstream/index.js';
+import { health } from './health.js';
 import { isLoopbackHost, originGuard } from './origin-guard.js';
 import type { Runtime } from './runtime.js';
 import { DownstreamSession } from './session.js';
@@ -27,6 +28,8 @@ export interface HttpOptions {
 
 export interface HttpFrontDoor {
   url: string;
+  /** New connections and requests are refused (503); what is in flight goes on. */
+  stopAccepting(): void;
   close(): Promise<void>;
 }
 
@@ -71,10 +74,33 @@ function identify(
  */
 export async function startHttp(runtime: Runtime, options: HttpOptions): Promise<HttpFrontDoor> {
   const log = runtime.log.child('http');
+  const limits = runtime.config.gateway;
+  const loopback = isLoopbackHost(options.host);
+  if (!loopback && !runtime.policies.hasTokens()) {
+    throw new GatewayError(
+      'config_invalid',
+      `refusing to listen on ${options.host}: no policy has tokens, so anyone who can reach it would act as agent "${options.agent}". Give agents tokens in policies/*.json, or bind 127.0.0.1`,
+    );
+  }
+  let draining = false;
   const legacySessions = new Map<
     string,
-    { transport: WebStandardStreamableHTTPServerTransport; session: DownstreamSession }
+    { transport: WebStandardStreamableHTTPServerTransport; session: DownstreamSession; lastSeen: number }
   >();
+  // Sessions nobody used for sessionIdleMs are closed (a client that vanished without DELETE).
+  const sweeper = setInterval(
+    () => {
+      const cutoff = Date.now() - limits.sessionIdleMs;
+      for (const [id, entry] of legacySessions) {
+        if (entry.lastSeen < cutoff && entry.session.busy === 0) {
+          log.info('closing an idle session', { agent: entry.session.agent });
+          void entry.transport.close().then(() => closeLegacy(id));
+        }
+      }
+    },
+    Math.max(50, Math.min(60_000, limits.sessionIdleMs / 4)),
+  );
+  sweeper.unref();
   /** Stateless requests have no session, so an isolated upstream belongs to the agent. */
   const agentUpstreams = new Map<string, SessionUpstreams>();
   const upstreamsFor = (agent: string): SessionUpstreams => {
@@ -102,7 +128,11 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
       const agent = requestAgent.getStore() ?? options.agent;
       return new DownstreamSession(runtime, { agent, transport: 'http', era: 'modern' }, upstreamsFor(agent)).server;
     },
-    { legacy: 'reject', onerror: (error) => log.debug('modern request error', { error: errorMessage(error) }) },
+    {
+      legacy: 'reject',
+      maxRequestBodySize: limits.maxBodyBytes,
+      onerror: (error) => log.debug('modern request error', { error: errorMessage(error) }),
+    },
   );
   const notifier = {
     toolsChanged: () => modern.notify.toolsChanged(),
@@ -117,10 +147,11 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        legacySessions.set(id, { transport, session });
+        legacySessions.set(id, { transport, session, lastSeen: Date.now() });
         runtime.sessions.add(session);
       },
       onsessionclosed: (id) => void closeLegacy(id),
+      maxRequestBodySize: limits.maxBodyBytes,
     });
     await session.server.connect(transport);
     return transport;
@@ -134,6 +165,7 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
   };
 
   const route = async (request: Request): Promise<Response> => {
+    if (draining) return jsonRpcError(503, -32000, 'Service Unavailable: the gateway is shutting down');
     const who = identify(request, runtime, { loopback, agent: options.agent });
     if (who instanceof Response) return who;
     let body: unknown;
@@ -149,6 +181,7 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
       const entry = legacySessions.get(sessionId);
       // A session belongs to the agent that opened it; to anyone else it does not exist.
       if (!entry || entry.session.agent !== who.agent) return jsonRpcError(404, -32001, 'Session not found');
+      entry.lastSeen = Date.now();
       return entry.transport.handleRequest(request, { parsedBody: body });
     }
     if (await isLegacyRequest(request, body)) {
@@ -161,7 +194,6 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     return requestAgent.run(who.agent, () => modern.fetch(request, { parsedBody: body }));
   };
 
-  const loopback = isLoopbackHost(options.host);
   const app = express();
   app.disable('x-powered-by');
   app.use(
@@ -172,35 +204,36 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     }),
   );
   app.get('/healthz', (_req, res) => {
-    const upstreams = [...runtime.pool.upstreams.values()].map((u) => ({
-      name: u.name,
-      status: u.status,
-      transport: u.transportKind,
-      protocolVersion: u.protocolVersion,
-      tools: u.lists.tools.length,
-      error: u.lastError,
-    }));
-    const ok = upstreams.every((u) => u.status === 'ready');
-    res.status(200).json({ status: ok ? 'ok' : 'degraded', upstreams, sessions: legacySessions.size });
+    res.status(200).json({ ...health(runtime), sessions: legacySessions.size });
   });
   const handler = toNodeHandler(
     { fetch: route },
-    { onerror: (error) => log.warn('request failed', { error: error.message }) },
+    {
+      onerror: (error) => log.warn('request failed', { error: error.message }),
+      maxRequestBodySize: limits.maxBodyBytes,
+    },
   );
   app.all('/mcp', (req, res) => void handler(req, res));
 
   const server = app.listen(options.port, options.host);
+  // Slow clients: headers must arrive within headersTimeoutMs, the whole request within a minute.
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = Math.max(limits.headersTimeoutMs, 60_000);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  if (!loopback) log.warn('listening on a non-loopback address: every agent on the network can reach this gateway');
-
   return {
     url: `http://${host}:${address.port}/mcp`,
+    stopAccepting: () => {
+      draining = true;
+      server.close();
+    },
     close: async () => {
+      draining = true;
+      clearInterval(sweeper);
       runtime.modernNotifiers.delete(notifier);
       await modern.close().catch(() => undefined);
       await Promise.all([...legacySessions.keys()].map((id) => closeLegacy(id)));

@@ -2,12 +2,12 @@ import type { LoggingLevel } from '@modelcontextprotocol/server';
 import { Catalog } from '../catalog/index.js';
 import { toGatewayUri } from '../catalog/index.js';
 import type { LoadedConfig } from '../config/index.js';
-import { errorMessage } from '../errors.js';
+import { GatewayError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { PolicyStore, QuotaStore } from '../policy/index.js';
 import { builtinSource, type BuiltinTool } from './builtin.js';
-import { UpstreamPool, type Upstream, type UpstreamHooks } from '../upstream/index.js';
+import { UpstreamPool, type ConfigDiff, type Upstream, type UpstreamHooks } from '../upstream/index.js';
 import { InputFlows } from './input-flow.js';
 import type { DownstreamSession } from './session.js';
 
@@ -49,8 +49,14 @@ export class Runtime {
   private readonly subscribed = new Map<string, Upstream>();
   private upstreamLevel: LoggingLevel | undefined;
 
+  /** Calls in flight, per agent (for the per-agent limit and for draining at shutdown). */
+  private readonly inflight = new Map<string, number>();
+  private inflightTotal = 0;
+  private idleWaiters: (() => void)[] = [];
+
   constructor(
-    readonly config: LoadedConfig,
+    /** Replaced as a whole when servers.json is reloaded. */
+    public config: LoadedConfig,
     readonly log: Logger,
     readonly policies: PolicyStore,
     /** Absent for commands that only look (tools, check); calls then have no quota to take. */
@@ -59,6 +65,7 @@ export class Runtime {
     readonly audit: AuditLog | undefined,
     /** The gateway's own tools, by name without the `switchboard__` prefix. */
     readonly builtins: ReadonlyMap<string, BuiltinTool> = new Map(),
+    options: { supervise: boolean } = { supervise: false },
   ) {
     // A changed policy changes what its agent may see.
     policies.onChange((agent) => {
@@ -92,7 +99,7 @@ export class Runtime {
         );
       },
     };
-    this.pool = new UpstreamPool(config, hooks, log);
+    this.pool = new UpstreamPool(config, hooks, log, { supervise: options.supervise });
     this.catalog = new Catalog([builtinSource(builtins)]);
   }
 
@@ -180,6 +187,59 @@ export class Runtime {
         .filter((u) => u.status === 'ready' && u.serverCapabilities.logging)
         .map((u) => u.request('logging/setLevel', { level: lowest }).catch(() => undefined)),
     );
+  }
+
+  /**
+   * Applies a new servers.json: only added, removed and changed upstreams are touched,
+   * sessions stay, and they hear about it through `list_changed`.
+   */
+  applyConfig(next: LoadedConfig): ConfigDiff {
+    const diff = this.pool.apply(next);
+    this.config = next;
+    this.rebuild();
+    return diff;
+  }
+
+  /**
+   * Counts a call in flight for its agent, refusing it when the agent is at its limit
+   * (`gateway.maxConcurrentCallsPerAgent`). Returns the function that ends it.
+   */
+  enter(agent: string): () => void {
+    const current = this.inflight.get(agent) ?? 0;
+    const limit = this.config.gateway.maxConcurrentCallsPerAgent;
+    if (current >= limit) {
+      throw new GatewayError(
+        'quota',
+        `agent "${agent}" already has ${current} calls in flight, the most allowed (gateway.maxConcurrentCallsPerAgent)`,
+      );
+    }
+    this.inflight.set(agent, current + 1);
+    this.inflightTotal++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const left = (this.inflight.get(agent) ?? 1) - 1;
+      if (left === 0) this.inflight.delete(agent);
+      else this.inflight.set(agent, left);
+      if (--this.inflightTotal === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    };
+  }
+
+  /** Resolves when no call is in flight, or after `ms`; says which. */
+  drain(ms: number): Promise<boolean> {
+    if (this.inflightTotal === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  get callsInFlight(): number {
+    return this.inflightTotal;
   }
 
   async closeSession(session: DownstreamSession): Promise<void> {

@@ -46,6 +46,8 @@ export class DownstreamSession {
   logLevel: LoggingLevel | undefined;
   readonly subscriptions = new Set<string>();
   readonly visibility: Visibility;
+  /** Calls of this session in flight. */
+  busy = 0;
 
   constructor(
     readonly runtime: Runtime,
@@ -111,6 +113,17 @@ export class DownstreamSession {
    * 2026-07-28 request answers them with `input_required` rounds (see InputFlow).
    */
   async run(ctx: ServerContext, work: Work): Promise<Result> {
+    const leave = this.runtime.enter(this.agent);
+    this.busy++;
+    try {
+      return await this.runCounted(ctx, work);
+    } finally {
+      this.busy--;
+      leave();
+    }
+  }
+
+  private async runCounted(ctx: ServerContext, work: Work): Promise<Result> {
     const token = (ctx.mcpReq._meta as { progressToken?: string | number } | undefined)?.progressToken;
     // Progress is sent as it comes, but the result waits for the last one to be written:
     // a client drops progress that arrives after the response.

@@ -8,7 +8,10 @@ import { DownstreamSession } from './session.js';
  * its first message speaks. Stdout carries only MCP frames. `closed` resolves when
  * the client goes away (stdin ends).
  */
-export function startStdio(runtime: Runtime, agent: string): { closed: Promise<void>; close(): Promise<void> } {
+export function startStdio(
+  runtime: Runtime,
+  agent: string,
+): { closed: Promise<void>; stopAccepting(): void; close(): Promise<void> } {
   let session: DownstreamSession | undefined;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
@@ -25,6 +28,8 @@ export function startStdio(runtime: Runtime, agent: string): { closed: Promise<v
   process.stdin.once('close', () => resolveClosed());
   return {
     closed,
+    // One client, already connected: there is nothing new to refuse.
+    stopAccepting: () => undefined,
     close: async () => {
       if (session) await runtime.closeSession(session);
       await handle.close().catch(() => undefined);

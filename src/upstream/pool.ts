@@ -1,7 +1,16 @@
-import type { LoadedConfig } from '../config/index.js';
+import type { LoadedConfig, ServerConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Caller } from './caller.js';
 import { Upstream, type UpstreamHooks } from './upstream.js';
+
+/** How long a removed or replaced connection may finish its calls before it is closed. */
+const DRAIN_MS = 30_000;
+
+export interface ConfigDiff {
+  added: string[];
+  removed: string[];
+  changed: string[];
+}
 
 /**
  * Every configured upstream, connected in parallel. A slow or failing server never
@@ -16,13 +25,13 @@ export class UpstreamPool {
   readonly upstreams = new Map<string, Upstream>();
 
   constructor(
-    readonly config: LoadedConfig,
+    public config: LoadedConfig,
     private readonly hooks: UpstreamHooks,
     private readonly log: Logger,
+    private readonly options: { supervise: boolean } = { supervise: false },
   ) {
     for (const [name, server] of config.servers) {
-      if (!server.enabled) continue;
-      this.upstreams.set(name, this.create(name));
+      if (server.enabled) this.upstreams.set(name, this.create(name));
     }
   }
 
@@ -33,6 +42,8 @@ export class UpstreamPool {
     const hooks = session ? { ...this.hooks, changed: () => undefined, ...session.hooks } : this.hooks;
     return new Upstream(name, server, this.config.dir, hooks, this.log.child(name), {
       connectTimeoutMs: this.config.gateway.connectTimeoutMs,
+      maxMessageBytes: this.config.gateway.maxResultBytes,
+      supervise: this.options.supervise,
       ...(session ? { owner: session.owner, roots: session.roots } : {}),
     });
   }
@@ -42,8 +53,65 @@ export class UpstreamPool {
     return Promise.all([...this.upstreams.values()].map((u) => u.connect())).then(() => undefined);
   }
 
+  /**
+   * Moves to a new config without a restart: new servers connect, removed ones finish
+   * their calls and close, changed ones get a new connection that takes over once it is
+   * ready (the old one keeps serving until then). Unchanged servers are not touched.
+   * The caller rebuilds the catalog.
+   */
+  apply(next: LoadedConfig): ConfigDiff {
+    const enabled = (config: LoadedConfig) =>
+      new Map([...config.servers].filter(([, s]) => s.enabled) as [string, ServerConfig][]);
+    const before = enabled(this.config);
+    const after = enabled(next);
+    const diff: ConfigDiff = { added: [], removed: [], changed: [] };
+    // Relative paths resolve against the config's folder: a moved config changes every stdio server.
+    const moved = this.config.dir !== next.dir;
+    this.config = next;
+    for (const name of before.keys()) if (!after.has(name)) diff.removed.push(name);
+    for (const [name, server] of after) {
+      if (!before.has(name)) diff.added.push(name);
+      else if (moved || JSON.stringify(before.get(name)) !== JSON.stringify(server)) diff.changed.push(name);
+    }
+    for (const name of diff.removed) {
+      const old = this.upstreams.get(name);
+      this.upstreams.delete(name);
+      if (old) void this.retire(old);
+    }
+    for (const name of diff.added) {
+      const upstream = this.create(name);
+      this.upstreams.set(name, upstream);
+      void upstream.connect();
+    }
+    for (const name of diff.changed) {
+      const replacement = this.create(name);
+      void replacement.connect().then(() => {
+        if (this.config !== next) return void replacement.close(); // superseded by a later reload
+        const old = this.upstreams.get(name);
+        this.upstreams.set(name, replacement);
+        this.hooks.changed(replacement);
+        if (old) void this.retire(old);
+      });
+    }
+    return diff;
+  }
+
+  /** Lets a connection finish what it is doing (bounded), then closes it. */
+  private async retire(upstream: Upstream): Promise<void> {
+    const deadline = Date.now() + DRAIN_MS;
+    while (upstream.busy > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await upstream.close();
+  }
+
   forSession(owner: Caller, roots: () => boolean, hooks: Partial<UpstreamHooks> = {}): SessionUpstreams {
     return new SessionUpstreams(this, owner, roots, hooks);
+  }
+
+  /** Calls in flight on every pool connection. */
+  get busy(): number {
+    let n = 0;
+    for (const u of this.upstreams.values()) n += u.busy;
+    return n;
   }
 
   async close(): Promise<void> {
@@ -69,7 +137,9 @@ export class SessionUpstreams {
     if (!shared || shared.config.isolation !== 'session') return shared;
     if (this.closed) return undefined;
     let mine = this.own.get(server);
-    if (!mine) {
+    // A session's own connection that died is replaced on the next call.
+    if (!mine || mine.status === 'failed' || mine.status === 'closed') {
+      void mine?.close();
       mine = this.pool.create(server, { owner: this.owner, roots: this.roots(), hooks: this.hooks });
       this.own.set(server, mine);
     }

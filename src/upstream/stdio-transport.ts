@@ -3,16 +3,28 @@ import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import type { Logger } from '../observability/index.js';
 
-/** A line longer than this (bytes) is dropped as hostile rather than buffered without bound. */
-const MAX_LINE_BYTES = 64 * 1024 * 1024;
+/** Bytes kept of each end of an oversized line: enough to find its JSON-RPC id. */
+const EDGE_BYTES = 256;
 /** How many of the child's last stderr lines are kept to explain a failed start. */
 const STDERR_TAIL = 20;
+
+const ID = String.raw`("(?:[^"\\]|\\.)*"|-?\d+)`;
+const ID_FIRST = new RegExp(String.raw`^\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*` + ID);
+const ID_LAST = new RegExp(String.raw`"id"\s*:\s*` + ID + String.raw`\s*\}\s*$`);
+
+/** The JSON-RPC id of a message seen only by its ends: at the start or at the very end. */
+export function findId(head: string, tail: string): string | number | undefined {
+  const match = ID_FIRST.exec(head) ?? ID_LAST.exec(tail);
+  return match ? (JSON.parse(match[1]!) as string | number) : undefined;
+}
 
 export interface StdioSpawnOptions {
   command: string;
   args: readonly string[];
   cwd: string | undefined;
   env: Readonly<Record<string, string>>;
+  /** A message longer than this is not buffered: its request gets an error naming the limit. */
+  maxMessageBytes: number;
 }
 
 /** Every child we spawned and not yet reaped, so an exiting gateway can end them all. */
@@ -52,6 +64,7 @@ export class StdioUpstreamTransport implements Transport {
 
   private child: ChildProcess | undefined;
   private buffer = '';
+  private oversized: { head: string; tail: string; bytes: number } | undefined;
   private readonly stderrTail: string[] = [];
   private closed = false;
 
@@ -120,6 +133,10 @@ export class StdioUpstreamTransport implements Transport {
   }
 
   private onStdout(chunk: string): void {
+    if (this.oversized) {
+      this.skipOversized(chunk);
+      return;
+    }
     this.buffer += chunk;
     let newline = this.buffer.indexOf('\n');
     while (newline !== -1) {
@@ -128,10 +145,40 @@ export class StdioUpstreamTransport implements Transport {
       this.onLine(text);
       newline = this.buffer.indexOf('\n');
     }
-    if (this.buffer.length > MAX_LINE_BYTES) {
-      this.log.warn('dropped an oversized stdout line', { bytes: this.buffer.length });
+    if (this.buffer.length > this.options.maxMessageBytes) {
+      const rest = this.buffer;
       this.buffer = '';
+      this.oversized = { head: rest.slice(0, EDGE_BYTES), tail: '', bytes: 0 };
+      this.skipOversized(rest.slice(EDGE_BYTES));
     }
+  }
+
+  /**
+   * Consumes a message too large to keep, remembering only its two ends, then answers
+   * the request it belonged to with an error (its id is near one end of the line).
+   */
+  private skipOversized(chunk: string): void {
+    const state = this.oversized!;
+    const newline = chunk.indexOf('\n');
+    const part = newline === -1 ? chunk : chunk.slice(0, newline);
+    state.bytes += part.length;
+    state.tail = (state.tail + part).slice(-EDGE_BYTES);
+    if (newline === -1) return;
+    this.oversized = undefined;
+    const size = state.bytes + state.head.length;
+    const id = findId(state.head, state.tail);
+    this.log.warn('skipped an oversized message', { bytes: size, limit: this.options.maxMessageBytes });
+    if (id !== undefined) {
+      this.onmessage?.({
+        jsonrpc: '2.0',
+        id,
+        error: {
+          code: -32603,
+          message: `the upstream's result is over ${size} bytes, more than the gateway accepts (gateway.maxResultBytes: ${this.options.maxMessageBytes})`,
+        },
+      });
+    }
+    this.onStdout(chunk.slice(newline + 1));
   }
 
   private onLine(text: string): void {

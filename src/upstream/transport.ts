@@ -10,7 +10,12 @@ function resolveRelative(value: string, dir: string): string {
 }
 
 /** Builds the client transport a server entry asks for. Nothing is started yet. */
-export function createTransport(config: ServerConfig, configDir: string, log: Logger): Transport {
+export function createTransport(
+  config: ServerConfig,
+  configDir: string,
+  log: Logger,
+  limits: { maxMessageBytes: number },
+): Transport {
   if ('command' in config) {
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(config.env)) env[key] = resolveRelative(value, configDir);
@@ -20,6 +25,7 @@ export function createTransport(config: ServerConfig, configDir: string, log: Lo
         args: config.args.map((arg) => resolveRelative(arg, configDir)),
         cwd: config.cwd ?? configDir,
         env,
+        maxMessageBytes: limits.maxMessageBytes,
       },
       log,
     );

@@ -1,39 +1,25 @@
 import {
   Client,
-  ProtocolError,
-  ProtocolErrorCode,
-  SdkError,
-  SdkErrorCode,
   type ClientCapabilities,
-  type Prompt,
-  type Resource,
   type Result,
   type StandardSchemaV1,
-  type Tool,
   type Transport,
 } from '@modelcontextprotocol/client';
 import type { ServerConfig } from '../config/index.js';
 import { GatewayError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/index.js';
-import { pickCaller, type Caller, type ServerToClientMethod } from './caller.js';
+import type { Caller, ServerToClientMethod } from './caller.js';
+import { EMPTY_LISTS, fetchLists, listenForChanges, type ListKind, type UpstreamLists } from './lists.js';
+import { requestError, restartDelay } from './request-error.js';
+import { answerServerRequest } from './server-requests.js';
 import { StdioUpstreamTransport } from './stdio-transport.js';
 import { createTransport } from './transport.js';
 
-export type UpstreamStatus = 'idle' | 'connecting' | 'ready' | 'failed' | 'closed';
-export type ListKind = 'tools' | 'prompts' | 'resources';
-
-export interface ResourceTemplate {
-  uriTemplate: string;
-  name: string;
-  [key: string]: unknown;
-}
-
-export interface UpstreamLists {
-  tools: readonly Tool[];
-  prompts: readonly Prompt[];
-  resources: readonly Resource[];
-  templates: readonly ResourceTemplate[];
-}
+/**
+ * `restarting`: the connection was lost (or never made) and a new attempt is scheduled;
+ * the last known lists stay in the catalog and calls are refused with the reason.
+ */
+export type UpstreamStatus = 'idle' | 'connecting' | 'ready' | 'restarting' | 'failed' | 'closed';
 
 export interface UpstreamHooks {
   /** The upstream's lists or status changed; the catalog rebuilds. */
@@ -53,10 +39,22 @@ export interface UpstreamHooks {
 export interface RequestOptions {
   caller?: Caller | undefined;
   signal?: AbortSignal | undefined;
-  onprogress?: ((progress: { progress: number; total?: number; message?: string }) => void) | undefined;
+  onprogress?: ((progress: Progress) => void) | undefined;
 }
 
-const EMPTY_LISTS: UpstreamLists = { tools: [], prompts: [], resources: [], templates: [] };
+type Progress = { progress: number; total?: number; message?: string };
+
+export interface UpstreamOptions {
+  connectTimeoutMs: number;
+  /** Largest message accepted from a stdio server (gateway.maxResultBytes). */
+  maxMessageBytes: number;
+  /** Who is asked when the server sends a request outside any call (a session's own connection). */
+  owner?: Caller;
+  /** Declare `roots` to the server (only a session's own connection can answer for them). */
+  roots?: boolean;
+  /** Restart a lost or failed connection with backoff (the gateway does; `check` does not). */
+  supervise?: boolean;
+}
 
 /**
  * Results are relayed as they arrive: the gateway does not re-validate what it only
@@ -69,15 +67,18 @@ const PASSTHROUGH: StandardSchemaV1<Result> = {
 const VERSION = '0.1.0';
 /** The SDK's own request timer is disabled (the longest a Node timer can wait); ours applies. */
 const NO_SDK_TIMEOUT = 2_147_483_647;
+/** A connection that stayed up this long restarts from the shortest backoff next time. */
+const STABLE_AFTER_MS = 10_000;
+
+let nextUpstreamId = 0;
 
 /**
  * One connection to one upstream MCP server: connects (era negotiated), keeps its
  * tool/prompt/resource lists fresh on `list_changed`, relays calls with timeout,
- * progress and cancellation, and routes the server's own requests (sampling,
- * elicitation, roots) to the caller they belong to.
+ * progress and cancellation, routes the server's own requests (sampling, elicitation,
+ * roots) to the caller they belong to, and, supervised, reconnects with backoff when
+ * the server dies or the connection drops.
  */
-let nextUpstreamId = 0;
-
 export class Upstream {
   /** Unique per connection (a server may have several: shared and per-session). */
   readonly id = ++nextUpstreamId;
@@ -88,18 +89,20 @@ export class Upstream {
   serverName: string | undefined;
   instructions: string | undefined;
   connectedAt: number | undefined;
+  /** How many times the connection was re-established after a failure. */
+  restarts = 0;
+  nextRetryAt: number | undefined;
 
   private client: Client | undefined;
   private transport: Transport | undefined;
   private readonly inflight = new Map<number, Caller>();
-  private readonly progressSinks = new Map<
-    string,
-    (progress: { progress: number; total?: number; message?: string }) => void
-  >();
+  private readonly progressSinks = new Map<string, (progress: Progress) => void>();
   private sequence = 0;
   private refreshing: Promise<void> | undefined;
-  private refreshAgain = new Set<ListKind>();
+  private readonly refreshAgain = new Set<ListKind>();
   private connecting: Promise<void> | undefined;
+  private attempt = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly name: string,
@@ -107,11 +110,16 @@ export class Upstream {
     private readonly configDir: string,
     private readonly hooks: UpstreamHooks,
     private readonly log: Logger,
-    private readonly options: { connectTimeoutMs: number; owner?: Caller; roots?: boolean },
+    private readonly options: UpstreamOptions,
   ) {}
 
   get transportKind(): 'stdio' | 'http' | 'sse' {
     return 'command' in this.config ? 'stdio' : this.config.type;
+  }
+
+  /** The child's pid for a stdio server (for health output). */
+  get pid(): number | undefined {
+    return this.transport instanceof StdioUpstreamTransport ? this.transport.pid : undefined;
   }
 
   /** Connects once; concurrent callers share the attempt. Never throws: failure is a status. */
@@ -121,12 +129,15 @@ export class Upstream {
   }
 
   private async doConnect(): Promise<void> {
+    if (this.status === 'closed') return;
     this.status = 'connecting';
     const started = Date.now();
     let timer: NodeJS.Timeout | undefined;
     try {
       const client = this.createClient();
-      this.transport = createTransport(this.config, this.configDir, this.log);
+      this.transport = createTransport(this.config, this.configDir, this.log, {
+        maxMessageBytes: this.options.maxMessageBytes,
+      });
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
           () => reject(new Error(`no answer within ${this.options.connectTimeoutMs} ms`)),
@@ -137,17 +148,22 @@ export class Upstream {
       this.protocolVersion = client.getNegotiatedProtocolVersion();
       this.serverName = client.getServerVersion()?.name;
       this.instructions = client.getInstructions();
-      await this.fetchLists(['tools', 'prompts', 'resources']);
-      if (client.getProtocolEra() === 'modern') await this.listenForChanges(client);
+      // Await first, then merge into what is current: a list_changed refresh may have landed meanwhile.
+      const lists = await fetchLists(client, ['tools', 'prompts', 'resources'], this.log);
+      this.lists = { ...this.lists, ...lists };
+      if (client.getProtocolEra() === 'modern') await listenForChanges(client, this.log);
+      if (this.status !== 'connecting') return; // closed, or lost again, while we were listing
       this.status = 'ready';
       this.connectedAt = Date.now();
-      this.log.info('connected', {
+      this.nextRetryAt = undefined;
+      this.log.info(this.restarts > 0 ? 'reconnected' : 'connected', {
         protocol: this.protocolVersion,
         tools: this.lists.tools.length,
         ms: Date.now() - started,
+        ...(this.restarts > 0 ? { restarts: this.restarts } : {}),
       });
     } catch (error) {
-      this.fail(error);
+      this.lost(this.describe(errorMessage(error)), 'cannot connect');
     } finally {
       clearTimeout(timer);
     }
@@ -183,82 +199,49 @@ export class Upstream {
       this.hooks.resourceUpdated(this, n.params.uri),
     );
     client.onerror = (error) => this.log.debug('protocol error', { error: errorMessage(error) });
-    client.onclose = () => this.onClosed();
+    // A replaced client's late close must not take down its successor.
+    client.onclose = () => {
+      if (this.client === client && this.status === 'ready') {
+        this.lost(this.describe('connection closed'), 'disconnected');
+        this.hooks.changed(this);
+      }
+    };
     return client;
   }
 
-  private fail(error: unknown): void {
-    let reason = errorMessage(error);
-    const stderr = this.transport instanceof StdioUpstreamTransport ? this.transport.recentStderr() : '';
-    if (stderr && !reason.includes(stderr.split('\n').at(-1) ?? ''))
-      reason += ` (stderr: ${stderr.split('\n').at(-1)})`;
-    this.status = 'failed';
-    this.lastError = reason;
-    this.lists = EMPTY_LISTS;
-    this.log.error('cannot connect', { error: reason });
-    void this.transport?.close().catch(() => undefined);
-  }
-
-  private onClosed(): void {
-    if (this.status === 'closed' || this.status === 'failed') return;
-    this.status = 'failed';
-    this.lastError ??= 'connection closed';
-    if (this.transport instanceof StdioUpstreamTransport) {
-      const tail = this.transport.recentStderr().split('\n').at(-1);
-      this.lastError = `connection closed${tail ? ` (stderr: ${tail})` : ''}`;
-    }
-    this.log.warn('disconnected', { error: this.lastError });
-    this.hooks.changed(this);
-  }
-
-  /** A modern-era server reports list changes only on a `subscriptions/listen` stream. */
-  private async listenForChanges(client: Client): Promise<void> {
-    const caps = client.getServerCapabilities() ?? {};
-    const filter: Record<string, boolean> = {};
-    if (caps.tools?.listChanged) filter.toolsListChanged = true;
-    if (caps.prompts?.listChanged) filter.promptsListChanged = true;
-    if (caps.resources?.listChanged) filter.resourcesListChanged = true;
-    if (Object.keys(filter).length === 0) return;
-    try {
-      await client.listen(filter);
-    } catch (error) {
-      this.log.warn('cannot listen for list changes', { error: errorMessage(error) });
-    }
+  /** The reason, with the last line the server wrote to stderr when there is one. */
+  private describe(reason: string): string {
+    const tail =
+      this.transport instanceof StdioUpstreamTransport ? this.transport.recentStderr().split('\n').at(-1) : '';
+    return tail && !reason.includes(tail) ? `${reason} (stderr: ${tail})` : reason;
   }
 
   /**
-   * Reads the given lists and merges them into `lists` as they arrive, so reads that
-   * overlap (the initial one and a `list_changed` refresh) never undo each other.
+   * The connection failed or dropped. Supervised, a new attempt is scheduled and the last
+   * known lists stay listed (calls are refused until it is back); otherwise it is failed.
    */
-  private async fetchLists(kinds: readonly ListKind[]): Promise<void> {
-    const client = this.client;
-    if (!client) return;
-    const caps = client.getServerCapabilities() ?? {};
-    const next: { -readonly [K in keyof UpstreamLists]?: UpstreamLists[K] } = {};
-    const tasks: Promise<void>[] = [];
-    const attempt = async (what: string, fetchList: () => Promise<void>) => {
-      try {
-        await fetchList();
-      } catch (error) {
-        this.log.warn(`cannot list ${what}`, { error: errorMessage(error) });
-      }
-    };
-    if (kinds.includes('tools') && caps.tools)
-      tasks.push(attempt('tools', async () => void (next.tools = (await client.listTools()).tools)));
-    if (kinds.includes('prompts') && caps.prompts)
-      tasks.push(attempt('prompts', async () => void (next.prompts = (await client.listPrompts()).prompts)));
-    if (kinds.includes('resources') && caps.resources) {
-      tasks.push(attempt('resources', async () => void (next.resources = (await client.listResources()).resources)));
-      tasks.push(
-        attempt(
-          'resource templates',
-          async () =>
-            void (next.templates = (await client.listResourceTemplates()).resourceTemplates as ResourceTemplate[]),
-        ),
-      );
+  private lost(reason: string, what: string): void {
+    this.lastError = reason;
+    const wasStable = this.connectedAt !== undefined && Date.now() - this.connectedAt >= STABLE_AFTER_MS;
+    if (wasStable) this.attempt = 0;
+    void this.transport?.close().catch(() => undefined);
+    if (!this.options.supervise) {
+      this.status = 'failed';
+      this.lists = EMPTY_LISTS;
+      this.log.error(what, { error: reason });
+      return;
     }
-    await Promise.all(tasks);
-    this.lists = { ...this.lists, ...next };
+    this.status = 'restarting';
+    const delay = restartDelay(this.attempt++);
+    this.nextRetryAt = Date.now() + delay;
+    this.log.error(`${what}; retrying`, { error: reason, inMs: delay, attempt: this.attempt });
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      this.restarts++;
+      this.connecting = undefined;
+      void this.connect();
+    }, delay);
+    this.restartTimer.unref();
   }
 
   /** Re-reads one list after `list_changed`; bursts of notifications coalesce into one more read. */
@@ -269,7 +252,10 @@ export class Upstream {
       return;
     }
     const run = async (kinds: ListKind[]) => {
-      await this.fetchLists(kinds);
+      const client = this.client;
+      if (!client) return;
+      const lists = await fetchLists(client, kinds, this.log);
+      this.lists = { ...this.lists, ...lists };
       if (this.status === 'ready') this.hooks.changed(this);
     };
     this.refreshing = run([kind]);
@@ -296,48 +282,18 @@ export class Upstream {
     const report = (error?: unknown) =>
       this.hooks.serverRequest?.(this, { method, params, agent }, { error, latencyMs: performance.now() - started });
     try {
-      const result = await this.answerServerRequest(method, params, signal, (a) => (agent = a));
+      const server = {
+        name: this.name,
+        config: this.config,
+        inflight: this.inflight.values(),
+        owner: this.options.owner,
+      };
+      const result = await answerServerRequest(server, method, params, signal, (a) => (agent = a));
       report();
       return result;
     } catch (error) {
       report(error);
       throw error;
-    }
-  }
-
-  private async answerServerRequest(
-    method: ServerToClientMethod,
-    params: Record<string, unknown> | undefined,
-    signal: AbortSignal,
-    routedTo: (agent: string) => void,
-  ): Promise<Result> {
-    const picked = pickCaller(this.inflight.values(), this.options.owner);
-    if ('error' in picked) {
-      throw new ProtocolError(
-        ProtocolErrorCode.InvalidRequest,
-        picked.error === 'ambiguous'
-          ? `switchboard: ${method} from "${this.name}" cannot be routed: calls from several sessions are in flight on its shared connection; set "isolation": "session" for this server`
-          : `switchboard: ${method} from "${this.name}" arrived outside any call, so there is no client to ask`,
-      );
-    }
-    routedTo(picked.caller.agent);
-    if (method === 'sampling/createMessage' && this.config.sampling !== 'client') {
-      throw new ProtocolError(
-        ProtocolErrorCode.InvalidRequest,
-        this.config.sampling === 'deny'
-          ? `switchboard: sampling is denied for server "${this.name}" (servers.json: sampling: "deny")`
-          : `switchboard: sampling for server "${this.name}" is set to "router", but no model router is configured`,
-        { reason: 'denied' },
-      );
-    }
-    try {
-      return await picked.caller.ask(method, params, signal);
-    } catch (error) {
-      if (error instanceof GatewayError && error.code === 'capability_missing') {
-        throw new ProtocolError(ProtocolErrorCode.MissingRequiredClientCapability, error.message);
-      }
-      if (error instanceof ProtocolError) throw error;
-      throw new ProtocolError(ProtocolErrorCode.InternalError, `switchboard: ${errorMessage(error)}`);
     }
   }
 
@@ -348,8 +304,8 @@ export class Upstream {
    * notifications a microtask late and forgets a request's progress handler as soon as
    * the response arrives, so the last progress before a result was lost. Progress
    * tokens are ours (`sb<connection>-<n>`), each progress notification restarts the
-   * `timeoutMs` clock, and a timeout aborts the request, which sends the upstream a
-   * cancellation.
+   * `timeoutMs` clock (up to `maxTotalTimeoutMs`), and a timeout aborts the request,
+   * which sends the upstream a cancellation.
    */
   async request(
     method: string,
@@ -357,25 +313,21 @@ export class Upstream {
     options: RequestOptions = {},
   ): Promise<Result> {
     const client = this.client;
-    if (this.status !== 'ready' || !client) {
-      throw new GatewayError(
-        'upstream_unavailable',
-        `upstream "${this.name}" is ${this.status === 'connecting' ? 'still connecting' : 'unavailable'}${this.lastError ? `: ${this.lastError}` : ''}`,
-      );
-    }
+    if (this.status !== 'ready' || !client) throw this.unavailable();
     const id = ++this.sequence;
-    const timeoutMs = this.config.timeoutMs;
+    const { timeoutMs, maxTotalTimeoutMs } = this.config;
     const controller = new AbortController();
     const outer = options.signal;
     const onAbort = () => controller.abort(outer?.reason);
     if (outer?.aborted) onAbort();
     else outer?.addEventListener('abort', onAbort, { once: true });
-    let timedOut = false;
-    const expire = () => {
-      timedOut = true;
+    let timedOut: number | undefined;
+    const expire = (after: number) => () => {
+      timedOut = after;
       controller.abort(new Error('timeout'));
     };
-    let timer = setTimeout(expire, timeoutMs);
+    let timer = setTimeout(expire(timeoutMs), timeoutMs);
+    const total = setTimeout(expire(maxTotalTimeoutMs), maxTotalTimeoutMs);
     let token: string | undefined;
     let sent = params;
     if (options.onprogress) {
@@ -383,7 +335,7 @@ export class Upstream {
       token = `sb${this.id}-${id}`;
       this.progressSinks.set(token, (progress) => {
         clearTimeout(timer);
-        timer = setTimeout(expire, timeoutMs);
+        timer = setTimeout(expire(timeoutMs), timeoutMs);
         onprogress(progress);
       });
       sent = { ...params, _meta: { ...(params?._meta as Record<string, unknown> | undefined), progressToken: token } };
@@ -395,50 +347,38 @@ export class Upstream {
         timeout: NO_SDK_TIMEOUT,
       });
     } catch (error) {
-      if (timedOut) {
-        throw new GatewayError('timeout', `upstream "${this.name}" did not answer within ${timeoutMs} ms`, {
+      if (timedOut !== undefined) {
+        throw new GatewayError('timeout', `upstream "${this.name}" did not answer within ${timedOut} ms`, {
           cause: error,
         });
       }
-      throw this.wrapError(error, outer);
+      throw requestError(this.name, error, outer);
     } finally {
       clearTimeout(timer);
+      clearTimeout(total);
       outer?.removeEventListener('abort', onAbort);
       if (token !== undefined) this.progressSinks.delete(token);
       this.inflight.delete(id);
     }
   }
 
-  private onProgress(params: Record<string, unknown>): void {
-    const { progressToken, ...progress } = params;
-    const sink = this.progressSinks.get(String(progressToken));
-    // Progress for a finished or cancelled call (some servers keep sending) is dropped.
-    if (sink) sink(progress as { progress: number; total?: number; message?: string });
+  private unavailable(): GatewayError {
+    const why = this.lastError ? `: ${this.lastError}` : '';
+    if (this.status === 'restarting') {
+      const inMs = Math.max(0, (this.nextRetryAt ?? Date.now()) - Date.now());
+      return new GatewayError(
+        'upstream_unavailable',
+        `upstream "${this.name}" is down and restarting (next attempt in ${(inMs / 1000).toFixed(1)} s)${why}`,
+      );
+    }
+    const state = this.status === 'connecting' ? 'still connecting' : 'unavailable';
+    return new GatewayError('upstream_unavailable', `upstream "${this.name}" is ${state}${why}`);
   }
 
-  private wrapError(error: unknown, signal: AbortSignal | undefined): GatewayError {
-    if (error instanceof GatewayError) return error;
-    if (signal?.aborted) return new GatewayError('cancelled', `call to "${this.name}" was cancelled`, { cause: error });
-    if (error instanceof ProtocolError) {
-      return new GatewayError('upstream_error', error.message, { cause: error, rpcCode: error.code, data: error.data });
-    }
-    if (error instanceof SdkError) {
-      if (error.code === SdkErrorCode.RequestTimeout) {
-        return new GatewayError(
-          'timeout',
-          `upstream "${this.name}" did not answer within ${this.config.timeoutMs} ms`,
-          {
-            cause: error,
-          },
-        );
-      }
-      if (error.code === SdkErrorCode.ConnectionClosed || error.code === SdkErrorCode.NotConnected) {
-        return new GatewayError('upstream_unavailable', `upstream "${this.name}" closed the connection`, {
-          cause: error,
-        });
-      }
-    }
-    return new GatewayError('upstream_error', `upstream "${this.name}": ${errorMessage(error)}`, { cause: error });
+  private onProgress(params: Record<string, unknown>): void {
+    const { progressToken, ...progress } = params;
+    // Progress for a finished or cancelled call (some servers keep sending) is dropped.
+    this.progressSinks.get(String(progressToken))?.(progress as Progress);
   }
 
   /** Sends a notification upstream (for example `notifications/roots/list_changed`). */
@@ -453,9 +393,15 @@ export class Upstream {
     return (this.client?.getServerCapabilities() as Record<string, unknown> | undefined) ?? {};
   }
 
+  /** How many calls are in flight on this connection. */
+  get busy(): number {
+    return this.inflight.size;
+  }
+
   async close(): Promise<void> {
     if (this.status === 'closed') return;
     this.status = 'closed';
+    clearTimeout(this.restartTimer);
     await this.client?.close().catch(() => undefined);
     await this.transport?.close().catch(() => undefined);
   }

@@ -20,7 +20,8 @@ async function exposedNames(): Promise<{ name: string; upstreamName: string }[]>
   return stdout
     .trim()
     .split('\n')
-    .map((line) => JSON.parse(line) as { name: string; upstreamName: string });
+    .map((line) => JSON.parse(line) as { name: string; server: string; upstreamName: string })
+    .filter((tool) => tool.server === 'odd');
 }
 
 describe('long and colliding tool names', () => {

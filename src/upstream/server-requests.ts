@@ -1,0 +1,46 @@
+import { ProtocolError, ProtocolErrorCode, type Result } from '@modelcontextprotocol/client';
+import type { ServerConfig } from '../config/index.js';
+import { GatewayError, errorMessage } from '../errors.js';
+import { pickCaller, type Caller, type ServerToClientMethod } from './caller.js';
+
+/**
+ * Answers a request an upstream sent to its client (sampling, elicitation, roots) by
+ * asking the downstream client the request belongs to. Anything that cannot be routed
+ * with certainty is refused with a JSON-RPC error that says why.
+ */
+export async function answerServerRequest(
+  server: { name: string; config: ServerConfig; inflight: Iterable<Caller>; owner: Caller | undefined },
+  method: ServerToClientMethod,
+  params: Record<string, unknown> | undefined,
+  signal: AbortSignal,
+  routedTo: (agent: string) => void,
+): Promise<Result> {
+  const picked = pickCaller(server.inflight, server.owner);
+  if ('error' in picked) {
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidRequest,
+      picked.error === 'ambiguous'
+        ? `switchboard: ${method} from "${server.name}" cannot be routed: calls from several sessions are in flight on its shared connection; set "isolation": "session" for this server`
+        : `switchboard: ${method} from "${server.name}" arrived outside any call, so there is no client to ask`,
+    );
+  }
+  routedTo(picked.caller.agent);
+  if (method === 'sampling/createMessage' && server.config.sampling !== 'client') {
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidRequest,
+      server.config.sampling === 'deny'
+        ? `switchboard: sampling is denied for server "${server.name}" (servers.json: sampling: "deny")`
+        : `switchboard: sampling for server "${server.name}" is set to "router", but no model router is configured`,
+      { reason: 'denied' },
+    );
+  }
+  try {
+    return await picked.caller.ask(method, params, signal);
+  } catch (error) {
+    if (error instanceof GatewayError && error.code === 'capability_missing') {
+      throw new ProtocolError(ProtocolErrorCode.MissingRequiredClientCapability, error.message);
+    }
+    if (error instanceof ProtocolError) throw error;
+    throw new ProtocolError(ProtocolErrorCode.InternalError, `switchboard: ${errorMessage(error)}`);
+  }
+}
