@@ -91,7 +91,35 @@ function maintainAudit(runtime: Runtime, log: Logger): NodeJS.Timeout | undefine
   return setInterval(prune, 6 * 3_600_000).unref();
 }
 
-/** Runs the gateway until a signal (or, over stdio, the client leaving) stops it. */
+interface FrontDoor {
+  stopAccepting(): void;
+  close(): Promise<void>;
+  /** Resolves when the door closes by itself (over stdio: the client went away). */
+  closed: Promise<void>;
+}
+
+async function openFrontDoor(runtime: Runtime, options: ServeOptions, log: Logger): Promise<FrontDoor> {
+  if (options.transport === 'http') {
+    const door = await startHttp(runtime, { host: options.host, port: options.port, agent: options.agent });
+    process.stderr.write(
+      `Switchboard is listening on ${door.url}\n` +
+        `  upstreams: ${[...runtime.pool.upstreams.keys()].join(', ') || '(none)'}\n` +
+        `  agents: ${runtime.policies.agents().join(', ') || '(none: add policies/<agent>.json)'}\n` +
+        `  connect an MCP client to ${door.url} (streamable HTTP), or check ${door.url.replace(/\/mcp$/, '/healthz')}\n`,
+    );
+    return { ...door, closed: new Promise(() => undefined) };
+  }
+  if (!runtime.policies.get(options.agent)) {
+    log.warn(`no policy for agent "${options.agent}": it will see no tools`, { dir: runtime.policies.dir });
+  }
+  return startStdio(runtime, options.agent);
+}
+
+/**
+ * Runs the gateway until a signal (or, over stdio, the client leaving) stops it. On the
+ * way out: stop accepting, let calls in flight finish (`shutdownGraceMs`), close
+ * sessions and upstreams (their process groups), flush the audit log.
+ */
 export async function serve(options: ServeOptions): Promise<void> {
   const config = loadConfig(options.config);
   const log = gatewayLogger(config);
@@ -101,58 +129,39 @@ export async function serve(options: ServeOptions): Promise<void> {
     db,
     supervise: true,
   });
+  let door: FrontDoor;
+  try {
+    door = await openFrontDoor(runtime, options, log);
+  } catch (error) {
+    runtime.audit?.close();
+    db.close();
+    throw error;
+  }
   runtime.policies.watch();
   const maintenance = maintainAudit(runtime, log);
   void runtime.start();
   const stopWatching = watchConfig(
     config.file,
-    (next) => {
-      const diff = runtime.applyConfig(next);
-      log.info('servers.json reloaded', { ...diff });
-    },
+    (next) => log.info('servers.json reloaded', { ...runtime.applyConfig(next) }),
     (issues) => log.error('servers.json is invalid; the last good config keeps running', { errors: issues }),
   );
-
-  let stop: () => Promise<void>;
-  let stopAccepting: () => void;
-  let stopped: Promise<void>;
-  if (options.transport === 'http') {
-    const door = await startHttp(runtime, { host: options.host, port: options.port, agent: options.agent });
-    process.stderr.write(
-      `Switchboard is listening on ${door.url}\n` +
-        `  upstreams: ${[...runtime.pool.upstreams.keys()].join(', ') || '(none)'}\n` +
-        `  agents: ${runtime.policies.agents().join(', ') || '(none: add policies/<agent>.json)'}\n` +
-        `  connect an MCP client to ${door.url} (streamable HTTP), or check ${door.url.replace(/\/mcp$/, '/healthz')}\n`,
-    );
-    stop = door.close;
-    stopAccepting = door.stopAccepting;
-    stopped = new Promise(() => undefined);
-  } else {
-    if (!runtime.policies.get(options.agent)) {
-      log.warn(`no policy for agent "${options.agent}": it will see no tools`, { dir: runtime.policies.dir });
-    }
-    const door = startStdio(runtime, options.agent);
-    stop = door.close;
-    stopAccepting = door.stopAccepting;
-    stopped = door.closed;
-  }
 
   const signalled = new Promise<string>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve(signal));
   });
-  const reason = await Promise.race([stopped.then(() => 'client closed stdin'), signalled]);
+  const reason = await Promise.race([door.closed.then(() => 'client closed stdin'), signalled]);
   log.info('shutting down', { reason, callsInFlight: runtime.callsInFlight });
   stopWatching();
-  stopAccepting();
+  door.stopAccepting();
   try {
-    const grace = config.gateway.shutdownGraceMs;
+    const grace = runtime.config.gateway.shutdownGraceMs;
     if (!(await runtime.drain(grace))) {
       log.warn('calls still in flight after the shutdown grace; ending them', {
         graceMs: grace,
         calls: runtime.callsInFlight,
       });
     }
-    await stop();
+    await door.close();
     await runtime.close();
     runtime.policies.close();
     clearInterval(maintenance);

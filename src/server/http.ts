@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import {
@@ -215,10 +216,17 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
   );
   app.all('/mcp', (req, res) => void handler(req, res));
 
-  const server = app.listen(options.port, options.host);
-  // Slow clients: headers must arrive within headersTimeoutMs, the whole request within a minute.
-  server.headersTimeout = limits.headersTimeoutMs;
-  server.requestTimeout = Math.max(limits.headersTimeoutMs, 60_000);
+  // Slow clients: headers must arrive within headersTimeoutMs, the whole request within a
+  // minute; Node checks both on an interval, so the interval follows the limit.
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: Math.max(limits.headersTimeoutMs, 60_000),
+      connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(limits.headersTimeoutMs / 2))),
+    },
+    app,
+  );
+  server.listen(options.port, options.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
