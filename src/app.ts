@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { PinStore } from './catalog/index.js';
 import { loadConfig, watchConfig, type LoadedConfig } from './config/index.js';
 import { openDatabase, type Db } from './db/index.js';
 import { errorMessage } from './errors.js';
@@ -66,6 +67,7 @@ export function createRuntime(
   if (db && audit) builtins.set('audit', auditTool(db));
   return new Runtime(config, log, policies, db ? new SqliteQuotaStore(db) : undefined, audit, builtins, {
     supervise: options.supervise ?? false,
+    ...(db ? { pins: new PinStore(db) } : {}),
   });
 }
 

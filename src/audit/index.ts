@@ -2,7 +2,7 @@ export { chainKeyFromEnv, GENESIS } from './chain.js';
 export type { ChainKey } from './chain.js';
 export { auditDupes, auditStats, parseTime, percentile, queryAudit } from './query.js';
 export type { AuditFilter, DupeGroup, StatsKey, StatsRow } from './query.js';
-export { auditArgs, canonicalJson, redact, REDACTED, truncateBytes } from './redact.js';
+export { auditArgs, canonicalJson, redact, REDACTED, sha256Hex, truncateBytes } from './redact.js';
 export { FINAL_STATUSES } from './row.js';
 export type { AuditRow, AuditStatus } from './row.js';
 export { verifyChain } from './verify.js';

@@ -123,7 +123,10 @@ export class Catalog {
   readonly resourceList: readonly Resource[];
   readonly templateList: readonly ResourceTemplate[];
 
-  constructor(upstreams: Iterable<CatalogSource>) {
+  /** Tools held back because their definition changed since it was approved (pinning). */
+  private readonly quarantine: Map<string, ToolEntry>;
+
+  constructor(upstreams: Iterable<CatalogSource>, quarantined?: (server: string, tool: string) => boolean) {
     const tools: Candidate<Tool>[] = [];
     const prompts: Candidate<Prompt>[] = [];
     const resources: Owned<Resource>[] = [];
@@ -149,10 +152,14 @@ export class Catalog {
         templates.push({ server, item: { ...template, uriTemplate: toGatewayUri(server, template.uriTemplate) } });
       }
     }
-    this.tools = nameAll(tools).map((entry) => {
+    // Names are given with quarantined tools included, so a tool's name does not change
+    // when it is quarantined or released.
+    const named = nameAll(tools).map((entry) => {
       const { trust, readOnlyTools } = servers.get(entry.server)!;
       return { ...entry, toolClass: classify(entry.name, entry.item, trust, readOnlyTools) };
     });
+    this.tools = named.filter((e) => !quarantined?.(e.server, e.name));
+    this.quarantine = new Map(named.filter((e) => quarantined?.(e.server, e.name)).map((e) => [e.exposed, e]));
     this.prompts = nameAll(prompts);
     this.resources = resources;
     this.templates = templates;
@@ -162,6 +169,11 @@ export class Catalog {
     this.promptList = this.prompts.map((entry) => entry.item);
     this.resourceList = this.resources.map((r) => r.item);
     this.templateList = this.templates.map((t) => t.item);
+  }
+
+  /** A tool that exists but is quarantined, by exposed name. */
+  quarantined(exposed: string): ToolEntry | undefined {
+    return this.quarantine.get(exposed);
   }
 
   tool(exposed: string): ToolEntry | undefined {

@@ -7,6 +7,7 @@ import type { StatsKey } from '../audit/index.js';
 import { auditDupesCommand, auditList, auditStatsCommand, auditVerifyCommand, type AuditCliOptions } from './audit.js';
 import { check } from './check.js';
 import { init } from './init.js';
+import { pinsApprove, pinsList } from './pins.js';
 import { tools } from './tools.js';
 
 /** Exit codes: 0 success, 1 a problem with the config or an upstream, 2 bad usage. */
@@ -148,6 +149,24 @@ withFilters(
     defaultFormat === 'table' ? 'table' : 'json',
   )
   .action((opts: AuditCliOptions & { window: string; format: 'table' | 'json' }) => run(() => auditDupesCommand(opts)));
+
+const pinsCommand = program.command('pins').description('tool definitions that changed since they were approved');
+pinsCommand
+  .command('list', { isDefault: true })
+  .description('list changed tool definitions with what changed')
+  .option('--config <file>', 'servers.json whose database to read', 'servers.json')
+  .option('--db <file>', 'the SQLite database (default: switchboard.db beside the config)')
+  .option('--format <format>', 'text or json', choice(['text', 'json'] as const), 'text' as const)
+  .action((opts: { config: string; db?: string; format: 'text' | 'json' }) => run(() => pinsList(opts)));
+pinsCommand
+  .command('approve [name]')
+  .description('accept the new definition of a tool (its exposed name), or of every changed tool with --all')
+  .option('--config <file>', 'servers.json whose database to read', 'servers.json')
+  .option('--db <file>', 'the SQLite database (default: switchboard.db beside the config)')
+  .option('--all', 'approve every pending change', false)
+  .action((name: string | undefined, opts: { config: string; db?: string; all: boolean }) =>
+    run(() => pinsApprove({ ...opts, ...(name ? { name } : {}) })),
+  );
 
 program
   .command('init')

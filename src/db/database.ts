@@ -56,6 +56,18 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX audit_by_agent ON audit (agent, ts_ms);
    CREATE INDEX audit_pending ON audit (status) WHERE status = 'pending';
    CREATE TABLE audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // 3: tool pins — the approved definition of every tool, and a change awaiting approval.
+  `CREATE TABLE tool_pins (
+     server             TEXT NOT NULL,
+     tool               TEXT NOT NULL,
+     hash               TEXT NOT NULL,
+     definition         TEXT NOT NULL,
+     first_seen         TEXT NOT NULL,
+     pending_hash       TEXT,
+     pending_definition TEXT,
+     changed_at         TEXT,
+     PRIMARY KEY (server, tool)
+   );`,
 ];
 
 /**

@@ -22,11 +22,12 @@ export async function callTool(session: DownstreamSession, params: Params & { na
   const name = params.name;
   const args = (params.arguments ?? {}) as Record<string, unknown>;
   const entry = runtime.catalog.tool(name);
+  const known = entry ?? runtime.catalog.quarantined(name);
   const start: AuditStart = {
     ...auditFields(session, ctx),
     method: 'tools/call',
-    server: entry?.server ?? null,
-    name: entry?.name ?? null,
+    server: known?.server ?? null,
+    name: known?.name ?? null,
     exposedName: name,
     args,
   };
@@ -37,7 +38,14 @@ export async function callTool(session: DownstreamSession, params: Params & { na
     auditRefusal(session, start, new GatewayError('denied', error.message));
     throw error;
   }
-  if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
+  if (!entry) {
+    if (runtime.catalog.quarantined(name)) {
+      const message = `switchboard: tool ${name} is quarantined: its definition changed since it was approved (review it with \`switchboard pins\`, then \`switchboard pins approve ${name}\`)`;
+      auditRefusal(session, start, new GatewayError('denied', message));
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, message, { reason: 'quarantined' });
+    }
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
+  }
   const policy = session.policy()!;
   const forwarded = forwardParams(params, { name: entry.name });
   let started = false;

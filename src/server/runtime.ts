@@ -1,5 +1,5 @@
 import type { LoggingLevel } from '@modelcontextprotocol/server';
-import { Catalog } from '../catalog/index.js';
+import { Catalog, type PinStore } from '../catalog/index.js';
 import { toGatewayUri } from '../catalog/index.js';
 import type { LoadedConfig } from '../config/index.js';
 import { GatewayError, errorMessage } from '../errors.js';
@@ -48,6 +48,8 @@ export class Runtime {
   private readonly subscribers = new Map<string, Set<DownstreamSession>>();
   private readonly subscribed = new Map<string, Upstream>();
   private upstreamLevel: LoggingLevel | undefined;
+  private readonly pins: PinStore | undefined;
+  private pinTimer: NodeJS.Timeout | undefined;
 
   /** Calls in flight, per agent (for the per-agent limit and for draining at shutdown). */
   private readonly inflight = new Map<string, number>();
@@ -65,8 +67,10 @@ export class Runtime {
     readonly audit: AuditLog | undefined,
     /** The gateway's own tools, by name without the `switchboard__` prefix. */
     readonly builtins: ReadonlyMap<string, BuiltinTool> = new Map(),
-    options: { supervise: boolean } = { supervise: false },
+    options: { supervise: boolean; pins?: PinStore } = { supervise: false },
   ) {
+    this.pins = options.pins;
+    this.watchPins();
     // A changed policy changes what its agent may see.
     policies.onChange((agent) => {
       const all = { tools: true, prompts: true, resources: true };
@@ -116,7 +120,10 @@ export class Runtime {
 
   /** Rebuilds the catalog and tells sessions about the parts that changed. */
   rebuild(): void {
-    const catalog = new Catalog([...this.pool.upstreams.values(), builtinSource(this.builtins)]);
+    const held = this.checkPins();
+    const catalog = new Catalog([...this.pool.upstreams.values(), builtinSource(this.builtins)], (server, tool) =>
+      Boolean(held.get(server)?.has(tool)),
+    );
     this.catalog = catalog;
     const next = {
       tools: JSON.stringify(catalog.toolList),
@@ -135,6 +142,59 @@ export class Runtime {
       if (changed.prompts) notifier.promptsChanged();
       if (changed.resources) notifier.resourcesChanged();
     }
+  }
+
+  /**
+   * Compares every ready upstream's tools with their pins. A changed definition is
+   * reported once (log and audit row); with `pinning: "quarantine"` the tool is held
+   * back until `switchboard pins approve`.
+   */
+  private checkPins(): Map<string, Set<string>> {
+    const held = new Map<string, Set<string>>();
+    if (!this.pins) return held;
+    for (const upstream of this.pool.upstreams.values()) {
+      const mode = upstream.config.pinning;
+      if (mode === 'off' || upstream.status !== 'ready') continue;
+      const { changed, fresh } = this.pins.check(upstream.name, upstream.lists.tools);
+      for (const change of fresh) {
+        const quarantined = mode === 'quarantine';
+        this.log.warn(`tool definition changed${quarantined ? '; quarantined until approved' : ''}`, {
+          tool: change.exposedName,
+          approve: `switchboard pins approve ${change.exposedName}`,
+        });
+        this.audit?.record(
+          {
+            agent: '(gateway)',
+            transport: upstream.transportKind,
+            origin: 'upstream',
+            method: 'pin/changed',
+            server: upstream.name,
+            name: change.tool,
+            exposedName: change.exposedName,
+            args: { approved: change.approved, pending: change.pending },
+          },
+          quarantined
+            ? { status: 'denied', error: 'the tool definition changed since it was approved: quarantined' }
+            : { status: 'ok', error: 'the tool definition changed since it was approved (pinning: warn)' },
+          0,
+        );
+      }
+      if (mode === 'quarantine' && changed.size > 0) held.set(upstream.name, changed);
+    }
+    return held;
+  }
+
+  /** Notices approvals written by another process (`switchboard pins approve`). */
+  private watchPins(): void {
+    if (!this.pins) return;
+    let version = this.pins.version();
+    this.pinTimer = setInterval(() => {
+      const now = this.pins!.version();
+      if (now === version) return;
+      version = now;
+      this.rebuild();
+    }, 1_000);
+    this.pinTimer.unref();
   }
 
   /** Relays an upstream log message to the sessions whose level admits it, tagged with the server. */
@@ -256,6 +316,7 @@ export class Runtime {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.pinTimer);
     await Promise.all([...this.sessions].map((s) => this.closeSession(s)));
     await this.pool.close();
   }

@@ -43,7 +43,8 @@ export class Visibility {
 
   tool(name: string): Decision {
     const { catalog, policy } = this.current();
-    return policy ? policy.decideTool(name, catalog.tool(name)?.toolClass) : NO_POLICY;
+    const toolClass = (catalog.tool(name) ?? catalog.quarantined(name))?.toolClass;
+    return policy ? policy.decideTool(name, toolClass) : NO_POLICY;
   }
 
   prompt(name: string): Decision {
