@@ -2,6 +2,7 @@ import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { errorMessage } from '../errors.js';
 import type { Runtime } from './runtime.js';
 import { DownstreamSession } from './session.js';
+import { GuardedStdioTransport } from './stdio-transport.js';
 
 /**
  * The stdio front door: one client on this process's stdin/stdout, in whichever era
@@ -22,7 +23,10 @@ export function startStdio(
       session.server.onclose = () => resolveClosed();
       return session.server;
     },
-    { onerror: (error) => runtime.log.debug('stdio error', { error: errorMessage(error) }) },
+    {
+      transport: new GuardedStdioTransport(runtime.config.gateway.maxBodyBytes),
+      onerror: (error) => runtime.log.debug('stdio error', { error: errorMessage(error) }),
+    },
   );
   process.stdin.once('end', () => resolveClosed());
   process.stdin.once('close', () => resolveClosed());
