@@ -23,6 +23,7 @@ export function parseTime(text: string, now = Date.now()): number | undefined {
     const unit = { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7, w: 6.048e8 }[relative[2] as 's' | 'm' | 'h' | 'd' | 'w'];
     return now - Number(relative[1]) * unit;
   }
+  if (/^\s*\d+(\.\d+)?\s*$/.test(text)) return undefined; // a number needs a unit (or a full date)
   const absolute = Date.parse(text);
   return Number.isNaN(absolute) ? undefined : absolute;
 }
@@ -163,9 +164,11 @@ export function auditDupes(db: Db, windowMs: number, filter: AuditFilter = {}): 
        ORDER BY agent, exposed_name, args_hash, ts_ms, id`,
     )
     .all(...params) as { id: number; ts: string; tsMs: number; agent: string; tool: string; argsHash: string }[];
+  const glob = filter.tool && /[*?]/.test(filter.tool) ? new GlobList([filter.tool]) : undefined;
   const groups: DupeGroup[] = [];
   let current: (DupeGroup & { lastMs: number }) | undefined;
   for (const row of rows) {
+    if (glob && !glob.test(row.tool ?? '')) continue;
     const same =
       current && current.agent === row.agent && current.tool === row.tool && current.argsHash === row.argsHash;
     if (same && row.tsMs - current!.lastMs <= windowMs) {

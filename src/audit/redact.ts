@@ -7,14 +7,51 @@ import { createHash } from 'node:crypto';
  */
 export const REDACTED = '[REDACTED]';
 
-const SECRET_KEY =
-  /(pass(word|wd|phrase)?|secret|token|auth(orization)?|api[-_]?key|apikey|access[-_]?key|private[-_]?key|cookie|credential|session[-_]?id|signature)$/i;
+/** Words that make a key secret, alone or as the last word(s) of a key (`userPassword`, `api_key`). */
+const SECRET_WORDS = new Set([
+  'password',
+  'passwords',
+  'passwd',
+  'passphrase',
+  'pwd',
+  'secret',
+  'secrets',
+  'token',
+  'tokens',
+  'auth',
+  'authorization',
+  'apikey',
+  'cookie',
+  'cookies',
+  'credential',
+  'credentials',
+  'signature',
+  'privatekey',
+  'accesskey',
+  'sessionid',
+  'clientsecret',
+  'bearer',
+]);
+
+/** Splits `userAPIKey`, `api_key`, `x-api-key` into lowercase words and tests the last one or two. */
+function secretKey(key: string): boolean {
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  const last = words.at(-1) ?? '';
+  const lastTwo = words.slice(-2).join('');
+  return SECRET_WORDS.has(last) || SECRET_WORDS.has(lastTwo);
+}
 
 /** Values that are credentials whatever key they sit under. */
 const SECRET_VALUES: readonly RegExp[] = [
   /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
   /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi,
-  /\bBasic\s+[A-Za-z0-9+/=]{8,}/g,
+  // Basic credentials are base64: a digit or one of + / = sets them apart from a word.
+  /\bBasic\s+(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}/g,
   /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g, // JWT
   /\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}/g, // OpenAI, Anthropic
   /\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}/g, // GitHub
@@ -40,11 +77,16 @@ function redactString(value: string): string {
 /** A copy of `value` with secret-looking keys and credential-looking values replaced. */
 export function redact(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return redactString(value);
-  if (value === null || typeof value !== 'object' || depth > 64) return value;
+  if (value === null || typeof value !== 'object') return value;
+  // Deeper than any real argument: not worth the risk of keeping a secret in it.
+  if (depth > 64) return `${REDACTED} (nested too deep)`;
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
-    out[key] = SECRET_KEY.test(key) && item !== null && item !== '' ? REDACTED : redact(item, depth + 1);
+    // Numbers and booleans under such keys are settings (`max_tokens: 100`), not secrets.
+    const secret =
+      secretKey(key) && item !== null && item !== '' && typeof item !== 'number' && typeof item !== 'boolean';
+    out[key] = secret ? REDACTED : redact(item, depth + 1);
   }
   return out;
 }

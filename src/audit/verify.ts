@@ -50,6 +50,15 @@ export function verifyChain(db: Db, key: ChainKey): VerifyResult {
     rows++;
   }
   const headSeq = Number(meta('head_seq') ?? expectedSeq - 1);
+  if (headSeq < expectedSeq - 1) {
+    return {
+      ok: false,
+      rows,
+      id: previousId,
+      position: expectedSeq - 1,
+      reason: `row ${previousId} is past the chain head (position ${headSeq}): rows were added after the log was written`,
+    };
+  }
   if (headSeq !== expectedSeq - 1 || (meta('head_hash') ?? GENESIS) !== expectedPrev) {
     return {
       ok: false,

@@ -224,6 +224,8 @@ export class AuditLog {
   }
 
   private apply(ops: Op[]): void {
+    // SQLite stores UTF-8: a lone surrogate would read back changed and break the hash.
+    for (const op of ops) wellFormed(op.row);
     let head: { seq: number; hash: string } | undefined;
     const link = (row: AuditRow) => {
       head ??= {
@@ -302,6 +304,13 @@ export class AuditLog {
 
   get pendingOps(): number {
     return this.queue.length;
+  }
+}
+
+function wellFormed(row: AuditRow): void {
+  const record = row as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(record)) {
+    if (typeof value === 'string') record[key] = value.toWellFormed();
   }
 }
 
