@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
  */
 export const REDACTED = '[REDACTED]';
 
-/** Words that make a key secret, alone or as the last word(s) of a key (`userPassword`, `api_key`). */
+/** Words that make a key secret (not `tokens`: `max_tokens` is a model setting), alone or as the last word(s) of a key (`userPassword`, `api_key`). */
 const SECRET_WORDS = new Set([
   'password',
   'passwords',
@@ -17,7 +17,7 @@ const SECRET_WORDS = new Set([
   'secret',
   'secrets',
   'token',
-  'tokens',
+
   'auth',
   'authorization',
   'apikey',
@@ -83,10 +83,7 @@ export function redact(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
-    // Numbers and booleans under such keys are settings (`max_tokens: 100`), not secrets.
-    const secret =
-      secretKey(key) && item !== null && item !== '' && typeof item !== 'number' && typeof item !== 'boolean';
-    out[key] = secret ? REDACTED : redact(item, depth + 1);
+    out[key] = secretKey(key) && item !== null && item !== '' ? REDACTED : redact(item, depth + 1);
   }
   return out;
 }
