@@ -48,7 +48,7 @@ export function databaseFile(config: LoadedConfig, option: string | undefined): 
 export function createRuntime(
   config: LoadedConfig,
   log: Logger,
-  options: { policies?: string; db?: Db; supervise?: boolean } = {},
+  options: { policies?: string; db?: Db; supervise?: boolean; metrics?: boolean } = {},
 ): Runtime {
   const policies = new PolicyStore(policiesDir(config, options.policies), log.child('policy'));
   policies.load();
@@ -67,6 +67,7 @@ export function createRuntime(
   if (db && audit) builtins.set('audit', auditTool(db));
   return new Runtime(config, log, policies, db ? new SqliteQuotaStore(db) : undefined, audit, builtins, {
     supervise: options.supervise ?? false,
+    metrics: options.metrics ?? false,
     ...(db ? { pins: new PinStore(db) } : {}),
   });
 }
@@ -130,6 +131,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     ...(options.policies ? { policies: options.policies } : {}),
     db,
     supervise: true,
+    metrics: true,
   });
   let door: FrontDoor;
   try {

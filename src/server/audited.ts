@@ -54,13 +54,13 @@ export async function withAudit(
   storeResult: boolean,
   run: () => Promise<Result>,
 ): Promise<Result> {
-  const audit = session.runtime.audit;
-  if (!audit) return run();
-  const call = await audit.start(start);
+  const { audit } = session.runtime;
+  const started = performance.now();
+  const call = audit ? await audit.start(start) : undefined;
   try {
     const result = await run();
+    const isError = (result as { isError?: boolean }).isError === true;
     if (call) {
-      const isError = (result as { isError?: boolean }).isError === true;
       const json = JSON.stringify(result);
       call.end({
         status: isError ? 'error' : 'ok',
@@ -69,17 +69,32 @@ export async function withAudit(
         result: storeResult ? truncateBytes(json, MAX_RESULT_BYTES) : null,
       });
     }
+    count(session, start, isError ? 'error' : 'ok', started);
     return result;
   } catch (error) {
-    call?.end({ status: statusOf(error), error: errorMessage(error).slice(0, MAX_ERROR_CHARS) });
+    const status = statusOf(error);
+    call?.end({ status, error: errorMessage(error).slice(0, MAX_ERROR_CHARS) });
+    count(session, start, status, started);
     throw error;
   }
 }
 
+/** The call in the metrics: tools by name, everything else by method (URIs are unbounded). */
+function count(session: DownstreamSession, start: AuditStart, status: string, started: number): void {
+  const label = start.method === 'tools/call' ? (start.exposedName ?? null) : start.method;
+  session.runtime.metrics?.call(
+    session.agent,
+    start.server ?? null,
+    label,
+    status,
+    (performance.now() - started) / 1000,
+  );
+}
+
 /** A call refused before it started (denied, quota, approval) is a row too. */
 export function auditRefusal(session: DownstreamSession, start: AuditStart, error: unknown): void {
-  session.runtime.audit?.refused(start, {
-    status: statusOf(error),
-    error: errorMessage(error).slice(0, MAX_ERROR_CHARS),
-  });
+  const status = statusOf(error);
+  session.runtime.audit?.refused(start, { status, error: errorMessage(error).slice(0, MAX_ERROR_CHARS) });
+  // A refused call for a name the catalog does not know is counted as unknown (labels stay bounded).
+  count(session, start.server ? start : { ...start, exposedName: null }, status, performance.now());
 }

@@ -204,6 +204,11 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
       allowedHosts: runtime.config.gateway.allowedHosts,
     }),
   );
+  app.get('/metrics', (_req, res) => {
+    const metrics = runtime.metrics;
+    if (!metrics) return void res.status(404).end();
+    void metrics.text().then((text) => res.type(metrics.contentType).send(text));
+  });
   app.get('/healthz', (_req, res) => {
     res.status(200).json({ ...health(runtime), sessions: legacySessions.size });
   });

@@ -3,7 +3,7 @@ import { Catalog, type PinStore } from '../catalog/index.js';
 import { toGatewayUri } from '../catalog/index.js';
 import type { LoadedConfig } from '../config/index.js';
 import { GatewayError, errorMessage } from '../errors.js';
-import type { Logger } from '../observability/index.js';
+import { Metrics, type Logger } from '../observability/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { PolicyStore, QuotaStore } from '../policy/index.js';
 import { builtinSource, type BuiltinTool } from './builtin.js';
@@ -49,6 +49,8 @@ export class Runtime {
   private readonly subscribed = new Map<string, Upstream>();
   private upstreamLevel: LoggingLevel | undefined;
   private readonly pins: PinStore | undefined;
+  /** Prometheus metrics (the gateway; not the commands that only look). */
+  readonly metrics: Metrics | undefined;
   private pinTimer: NodeJS.Timeout | undefined;
 
   /** Calls in flight, per agent (for the per-agent limit and for draining at shutdown). */
@@ -67,8 +69,15 @@ export class Runtime {
     readonly audit: AuditLog | undefined,
     /** The gateway's own tools, by name without the `switchboard__` prefix. */
     readonly builtins: ReadonlyMap<string, BuiltinTool> = new Map(),
-    options: { supervise: boolean; pins?: PinStore } = { supervise: false },
+    options: { supervise: boolean; pins?: PinStore; metrics?: boolean } = { supervise: false },
   ) {
+    this.metrics = options.metrics
+      ? new Metrics({
+          upstreams: () => this.pool.upstreams.values(),
+          auditQueue: () => this.audit?.pendingOps ?? 0,
+          inflight: () => this.inflightTotal,
+        })
+      : undefined;
     this.pins = options.pins;
     this.watchPins();
     // A changed policy changes what its agent may see.
