@@ -5,8 +5,18 @@ import { openDatabase, type Db } from './db/index.js';
 import { errorMessage } from './errors.js';
 import { createLogger, parseLogLevel, type Logger } from './observability/index.js';
 import { AuditLog, chainKeyFromEnv } from './audit/index.js';
-import { PolicyStore, SqliteQuotaStore } from './policy/index.js';
-import { Runtime, auditTool, startHttp, startStdio, statusTool, type BuiltinTool } from './server/index.js';
+import { BudgetStore, PolicyStore, SqliteQuotaStore } from './policy/index.js';
+import { createRouter, type Router } from './routing/index.js';
+import {
+  Runtime,
+  auditTool,
+  modelsTool,
+  sampleTool,
+  startHttp,
+  startStdio,
+  statusTool,
+  type BuiltinTool,
+} from './server/index.js';
 
 /**
  * The composition root: builds the gateway from its config and wires the stages.
@@ -65,11 +75,33 @@ export function createRuntime(
       : undefined;
   const builtins = new Map<string, BuiltinTool>([['status', statusTool()]]);
   if (db && audit) builtins.set('audit', auditTool(db));
-  return new Runtime(config, log, policies, db ? new SqliteQuotaStore(db) : undefined, audit, builtins, {
+  const hasModels = Object.keys(config.models?.routes ?? {}).length > 0;
+  // The tools read the router through the runtime: a reloaded servers.json replaces it.
+  const ref: { runtime?: Runtime } = {};
+  if (hasModels) {
+    builtins.set(
+      'sample',
+      sampleTool(() => ref.runtime?.router, db ? new BudgetStore(db) : undefined),
+    );
+    builtins.set(
+      'models',
+      modelsTool(() => ref.runtime?.router),
+    );
+  }
+  const runtime = new Runtime(config, log, policies, db ? new SqliteQuotaStore(db) : undefined, audit, builtins, {
     supervise: options.supervise ?? false,
     metrics: options.metrics ?? false,
     ...(db ? { pins: new PinStore(db) } : {}),
   });
+  runtime.router = buildRouter(config, log);
+  ref.runtime = runtime;
+  return runtime;
+}
+
+/** The model router for a config's `models`, or none when it has no routes. */
+export function buildRouter(config: LoadedConfig, log: Logger): Router | undefined {
+  if (!config.models || Object.keys(config.models.routes).length === 0) return undefined;
+  return createRouter(config.models, { log: log.child('router'), settings: config.gateway.router });
 }
 
 /** Marks calls a killed gateway left unfinished, and applies retention (now and every 6 hours). */
@@ -146,7 +178,10 @@ export async function serve(options: ServeOptions): Promise<void> {
   void runtime.start();
   const stopWatching = watchConfig(
     config.file,
-    (next) => log.info('servers.json reloaded', { ...runtime.applyConfig(next) }),
+    (next) => {
+      log.info('servers.json reloaded', { ...runtime.applyConfig(next) });
+      runtime.router = buildRouter(next, log);
+    },
     (issues) => log.error('servers.json is invalid; the last good config keeps running', { errors: issues }),
   );
 

@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../errors.js';
+import { RouterSettingsSchema } from '../routing/index.js';
 import { ConfigError, loadConfig, parseConfig } from './load.js';
 
 const FILE = path.resolve('/srv/app/servers.json');
@@ -83,6 +84,7 @@ describe('parseConfig: valid files', () => {
       audit: { enabled: true, onFailure: 'refuse', maxArgsBytes: 8192 },
       allowedOrigins: [],
       allowedHosts: [],
+      router: RouterSettingsSchema.parse({}),
     });
     expect(parse({}).servers.size).toBe(0);
   });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PolicySchema } from '../policy/schema.js';
-import { GatewaySchema, RemoteServerSchema, StdioServerSchema } from './schema.js';
+import { RouterSettingsSchema, TargetInfoSchema } from '../routing/settings.js';
+import { GatewaySchema, ProviderSchema, RemoteServerSchema, StdioServerSchema } from './schema.js';
 
 /**
  * The README's reference tables, generated from the zod schemas so that they cannot
@@ -55,7 +56,10 @@ function fmtDefault(p: JsonSchema): string {
   return p.default === undefined ? '' : `\`${JSON.stringify(p.default)}\``;
 }
 
-export function referenceTables(): Record<'servers' | 'gateway' | 'policy', string> {
+export function referenceTables(): Record<
+  'servers' | 'gateway' | 'policy' | 'providers' | 'router' | 'targets',
+  string
+> {
   const stdio = properties(StdioServerSchema);
   const remote = properties(RemoteServerSchema);
   const keys = [...new Set([...Object.keys(stdio), ...Object.keys(remote)])];
@@ -80,7 +84,20 @@ export function referenceTables(): Record<'servers' | 'gateway' | 'policy', stri
     fmtDefault(p),
     cell(p.description ?? ''),
   ]);
+  const simple = (schema: z.ZodType) =>
+    table(
+      ['key', 'type', 'default', 'meaning'],
+      fieldRows(properties(schema)).map(([key, p]) => [
+        `\`${key}\``,
+        cell(typeOf(p)),
+        fmtDefault(p),
+        cell(p.description ?? ''),
+      ]),
+    );
   return {
+    providers: simple(ProviderSchema),
+    router: simple(RouterSettingsSchema),
+    targets: simple(TargetInfoSchema),
     servers: table(['key', 'applies to', 'type', 'default', 'meaning'], serverRows),
     gateway: table(['key', 'type', 'default', 'meaning'], gateway),
     policy: table(['key', 'type', 'default', 'meaning'], policy),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RouterSettingsSchema, TargetsSchema } from '../routing/settings.js';
 
 /**
  * The zod schemas of `servers.json`. They are the single source of truth: the loader
@@ -105,9 +106,16 @@ export const RouteSchema = z.union([
 ]);
 
 export const ModelsSchema = z.strictObject({
-  providers: z.record(z.string().regex(SERVER_NAME), ProviderSchema).default({}),
-  prices: z.record(target, PriceSchema).default({}),
-  routes: z.record(z.string().min(1), RouteSchema).default({}),
+  providers: z
+    .record(z.string().regex(SERVER_NAME), ProviderSchema)
+    .default({})
+    .describe('LLM providers by name; a target is "<provider>/<model>".'),
+  prices: z.record(target, PriceSchema).default({}).describe('USD per million tokens, by target.'),
+  routes: z
+    .record(z.string().min(1), RouteSchema)
+    .default({})
+    .describe('Named lists of targets, or { strategy, targets, weights }; "default" is used when none is named.'),
+  targets: TargetsSchema.default({}).describe('Facts about a target: contextWindow, aliases, intelligence, speed.'),
 });
 
 export const AuditSchema = z.strictObject({
@@ -203,6 +211,9 @@ export const GatewaySchema = z.strictObject({
     .default([])
     .describe('Extra Host header values allowed on the HTTP endpoint when bound to loopback.'),
   audit: AuditSchema.default(AuditSchema.parse({})).describe('The audit log (see the audit section).'),
+  router: RouterSettingsSchema.default(RouterSettingsSchema.parse({})).describe(
+    'Model router timeouts, retries and circuit breaker (switchboard__sample).',
+  ),
 });
 
 export const ConfigSchema = z.strictObject({

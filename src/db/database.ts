@@ -68,6 +68,14 @@ const MIGRATIONS: readonly string[] = [
      changed_at         TEXT,
      PRIMARY KEY (server, tool)
    );`,
+  // 4: model budgets — one row per sample call: the estimate reserved, then the cost settled.
+  `CREATE TABLE budget_events (
+     id    INTEGER PRIMARY KEY,
+     agent TEXT NOT NULL,
+     ts    INTEGER NOT NULL,
+     usd   REAL NOT NULL
+   );
+   CREATE INDEX budget_events_by_agent ON budget_events (agent, ts);`,
 ];
 
 /**

@@ -9,3 +9,5 @@ export type { Rate } from './rate.js';
 export { PolicySchema } from './schema.js';
 export type { PolicyFile } from './schema.js';
 export { PolicyStore, parsePolicyFile } from './store.js';
+export { BudgetStore } from './budget.js';
+export type { BudgetOutcome } from './budget.js';

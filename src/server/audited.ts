@@ -53,6 +53,7 @@ export async function withAudit(
   start: AuditStart,
   storeResult: boolean,
   run: () => Promise<Result>,
+  details?: (result: Result) => Partial<AuditOutcome>,
 ): Promise<Result> {
   const { audit } = session.runtime;
   const started = performance.now();
@@ -67,13 +68,20 @@ export async function withAudit(
         error: isError ? (firstText(result) ?? 'isError') : null,
         responseBytes: Buffer.byteLength(json),
         result: storeResult ? truncateBytes(json, MAX_RESULT_BYTES) : null,
+        ...details?.(result),
       });
     }
     count(session, start, isError ? 'error' : 'ok', started);
     return result;
   } catch (error) {
     const status = statusOf(error);
-    call?.end({ status, error: errorMessage(error).slice(0, MAX_ERROR_CHARS) });
+    // A router failure carries every attempt it made.
+    const attempts = (error as { data?: { attempts?: unknown[] } }).data?.attempts;
+    call?.end({
+      status,
+      error: errorMessage(error).slice(0, MAX_ERROR_CHARS),
+      ...(attempts?.length ? { attempts: JSON.stringify(attempts) } : {}),
+    });
     count(session, start, status, started);
     throw error;
   }

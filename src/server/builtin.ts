@@ -1,4 +1,5 @@
 import type { Result, ServerContext, Tool } from '@modelcontextprotocol/server';
+import type { AuditOutcome } from '../audit/index.js';
 import type { CatalogSource } from '../catalog/index.js';
 import { RESERVED_SERVER_NAME } from '../config/index.js';
 import type { DownstreamSession } from './session.js';
@@ -13,6 +14,8 @@ export interface BuiltinTool {
   definition: Tool;
   readOnly: boolean;
   call(session: DownstreamSession, args: Record<string, unknown>, ctx: ServerContext): Promise<Result>;
+  /** Extra audit fields taken from a result (the model router's model, tokens, cost). */
+  auditDetails?(result: Result): Partial<AuditOutcome>;
 }
 
 /** The gateway's own tools as a catalog source named `switchboard`. */

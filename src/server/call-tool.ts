@@ -59,16 +59,19 @@ export async function callTool(session: DownstreamSession, params: Params & { na
         throw error;
       }
       const storeResult = runtime.pool.upstreams.get(entry.server)?.config.auditResults ?? false;
-      return withAudit(session, start, storeResult, async () => {
-        if (entry.server === RESERVED_SERVER_NAME) {
-          const builtin = runtime.builtins.get(entry.name);
-          if (!builtin) throw new GatewayError('not_found', `Unknown tool: ${name}`);
-          return builtin.call(session, args, ctx);
-        }
-        const upstream = await upstreamFor(session, entry.server);
-        const result = await upstream.request('tools/call', forwarded, { caller, signal, onprogress: progress });
-        return rewriteToolResult(entry.server, result);
-      });
+      const builtin = entry.server === RESERVED_SERVER_NAME ? runtime.builtins.get(entry.name) : undefined;
+      return withAudit(
+        session,
+        start,
+        storeResult,
+        async () => {
+          if (builtin) return builtin.call(session, args, ctx);
+          const upstream = await upstreamFor(session, entry.server);
+          const result = await upstream.request('tools/call', forwarded, { caller, signal, onprogress: progress });
+          return rewriteToolResult(entry.server, result);
+        },
+        builtin?.auditDetails?.bind(builtin),
+      );
     })) as Result;
   } catch (error) {
     // Refused before it started: the agent is at its limit of calls in flight.

@@ -7,3 +7,4 @@ export type { BuiltinTool } from './builtin.js';
 export { auditTool } from './tools/audit-tool.js';
 export { statusTool } from './tools/status-tool.js';
 export { health } from './health.js';
+export { modelsTool, sampleTool } from './tools/sample-tool.js';

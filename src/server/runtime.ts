@@ -1,10 +1,12 @@
-import type { LoggingLevel } from '@modelcontextprotocol/server';
+import type { LoggingLevel, Result } from '@modelcontextprotocol/server';
 import { Catalog, type PinStore } from '../catalog/index.js';
 import { toGatewayUri } from '../catalog/index.js';
 import type { LoadedConfig } from '../config/index.js';
 import { GatewayError, errorMessage } from '../errors.js';
 import { Metrics, type Logger } from '../observability/index.js';
-import type { AuditLog } from '../audit/index.js';
+import type { AuditLog, AuditOutcome } from '../audit/index.js';
+import { parseSampleParams, type Router } from '../routing/index.js';
+import { sampleAuditDetails } from './tools/sample-tool.js';
 import type { PolicyStore, QuotaStore } from '../policy/index.js';
 import { builtinSource, type BuiltinTool } from './builtin.js';
 import { UpstreamPool, type ConfigDiff, type Upstream, type UpstreamHooks } from '../upstream/index.js';
@@ -49,6 +51,8 @@ export class Runtime {
   private readonly subscribed = new Map<string, Upstream>();
   private upstreamLevel: LoggingLevel | undefined;
   private readonly pins: PinStore | undefined;
+  /** The model router, when servers.json has models routes (replaced on reload). */
+  router: Router | undefined;
   /** Prometheus metrics (the gateway; not the commands that only look). */
   readonly metrics: Metrics | undefined;
   private pinTimer: NodeJS.Timeout | undefined;
@@ -94,6 +98,18 @@ export class Runtime {
       changed: () => this.rebuild(),
       log: (upstream, params) => this.forwardLog(upstream.name, params, this.sessions),
       resourceUpdated: (upstream, uri) => this.forwardUpdated(upstream, uri),
+      sample: async (params, signal) => {
+        const router = this.router;
+        if (!router) throw new GatewayError('upstream_unavailable', 'servers.json has no models routes');
+        let parsed;
+        try {
+          parsed = parseSampleParams(params ?? {});
+        } catch (error) {
+          throw new GatewayError('invalid_params', errorMessage(error));
+        }
+        const outcome = await router.sample(parsed, { signal });
+        return { result: outcome.result as unknown as Result, details: { ...sampleAuditDetails(outcome) } };
+      },
       serverRequest: (upstream, exchange, outcome) => {
         const reason = (outcome.error as { data?: { reason?: string } } | undefined)?.data?.reason;
         this.audit?.record(
@@ -106,7 +122,7 @@ export class Runtime {
             args: exchange.params ?? {},
           },
           outcome.error === undefined
-            ? { status: 'ok' }
+            ? { status: 'ok', ...(outcome.details as Partial<AuditOutcome>) }
             : { status: reason === 'denied' ? 'denied' : 'error', error: errorMessage(outcome.error).slice(0, 500) },
           Math.round(outcome.latencyMs * 1000) / 1000,
         );

@@ -9,12 +9,36 @@ import { pickCaller, type Caller, type ServerToClientMethod } from './caller.js'
  * with certainty is refused with a JSON-RPC error that says why.
  */
 export async function answerServerRequest(
-  server: { name: string; config: ServerConfig; inflight: Iterable<Caller>; owner: Caller | undefined },
+  server: {
+    name: string;
+    config: ServerConfig;
+    inflight: Iterable<Caller>;
+    owner: Caller | undefined;
+    /** The model router, for servers with `sampling: "router"`. */
+    sample: ((params: Record<string, unknown> | undefined, signal: AbortSignal) => Promise<Result>) | undefined;
+  },
   method: ServerToClientMethod,
   params: Record<string, unknown> | undefined,
   signal: AbortSignal,
   routedTo: (agent: string) => void,
 ): Promise<Result> {
+  if (method === 'sampling/createMessage' && server.config.sampling === 'router') {
+    // Answered by the gateway's router: no client is asked, so none has to be found.
+    const picked = pickCaller(server.inflight, server.owner);
+    if ('caller' in picked) routedTo(picked.caller.agent);
+    if (!server.sample) {
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidRequest,
+        `switchboard: sampling for server "${server.name}" is set to "router", but servers.json has no models routes`,
+        { reason: 'denied' },
+      );
+    }
+    try {
+      return await server.sample(params, signal);
+    } catch (error) {
+      throw new ProtocolError(ProtocolErrorCode.InternalError, `switchboard: ${errorMessage(error)}`);
+    }
+  }
   const picked = pickCaller(server.inflight, server.owner);
   if ('error' in picked) {
     throw new ProtocolError(
@@ -25,12 +49,10 @@ export async function answerServerRequest(
     );
   }
   routedTo(picked.caller.agent);
-  if (method === 'sampling/createMessage' && server.config.sampling !== 'client') {
+  if (method === 'sampling/createMessage' && server.config.sampling === 'deny') {
     throw new ProtocolError(
       ProtocolErrorCode.InvalidRequest,
-      server.config.sampling === 'deny'
-        ? `switchboard: sampling is denied for server "${server.name}" (servers.json: sampling: "deny")`
-        : `switchboard: sampling for server "${server.name}" is set to "router", but no model router is configured`,
+      `switchboard: sampling is denied for server "${server.name}" (servers.json: sampling: "deny")`,
       { reason: 'denied' },
     );
   }

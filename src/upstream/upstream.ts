@@ -32,8 +32,13 @@ export interface UpstreamHooks {
   serverRequest?(
     upstream: Upstream,
     exchange: { method: ServerToClientMethod; params: Record<string, unknown> | undefined; agent: string | undefined },
-    outcome: { error?: unknown; latencyMs: number },
+    outcome: { error?: unknown; latencyMs: number; details?: Record<string, unknown> },
   ): void;
+  /** Answers the server's sampling request with the model router (`sampling: "router"`). */
+  sample?(
+    params: Record<string, unknown> | undefined,
+    signal: AbortSignal,
+  ): Promise<{ result: Result; details: Record<string, unknown> }>;
 }
 
 export interface RequestOptions {
@@ -279,14 +284,28 @@ export class Upstream {
   ): Promise<Result> {
     const started = performance.now();
     let agent: string | undefined;
+    let details: Record<string, unknown> | undefined;
     const report = (error?: unknown) =>
-      this.hooks.serverRequest?.(this, { method, params, agent }, { error, latencyMs: performance.now() - started });
+      this.hooks.serverRequest?.(
+        this,
+        { method, params, agent },
+        { error, latencyMs: performance.now() - started, ...(details ? { details } : {}) },
+      );
+    const hookSample = this.hooks.sample;
+    const sample = hookSample
+      ? async (p: Record<string, unknown> | undefined, s: AbortSignal) => {
+          const answer = await hookSample(p, s);
+          details = answer.details;
+          return answer.result;
+        }
+      : undefined;
     try {
       const server = {
         name: this.name,
         config: this.config,
         inflight: this.inflight.values(),
         owner: this.options.owner,
+        sample,
       };
       const result = await answerServerRequest(server, method, params, signal, (a) => (agent = a));
       report();

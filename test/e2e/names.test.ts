@@ -33,7 +33,7 @@ describe('long and colliding tool names', () => {
     for (const name of names) expect(name).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
     expect(new Set(names).size).toBe(names.length);
     expect(first.map((t) => t.upstreamName).sort()).toEqual(
-      ['add-tool', 'crash', 'echo', 'fail', 'wait', ...EXTRA].sort(),
+      ['add-tool', 'crash', 'echo', 'fail', 'set-description', 'wait', ...EXTRA].sort(),
     );
     // The tool whose name needed no sanitising keeps the plain name.
     expect(first.find((t) => t.upstreamName === 'read_file')?.name).toBe('odd__read_file');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, RECORDER, tempDir, writeConfig } from '../helpers/paths.js';
+import { BIN, tempDir, writeConfig } from '../helpers/paths.js';
 import { startGatewayHttp } from '../helpers/gateway.js';
 import { killAll } from '../helpers/processes.js';
 import { WireClient } from '../helpers/wire.js';
