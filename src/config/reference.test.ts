@@ -23,3 +23,13 @@ describe("the README's reference tables", () => {
     }
   });
 });
+
+describe('schema/servers.schema.json', () => {
+  it('matches the zod schema (run `npm run build && npm run schema` after changing it)', async () => {
+    const { configJsonSchema } = await import('./json-schema.js');
+    const shipped = JSON.parse(
+      readFileSync(new URL('../../schema/servers.schema.json', import.meta.url), 'utf8'),
+    ) as unknown;
+    expect(shipped).toEqual(configJsonSchema());
+  });
+});
