@@ -90,10 +90,13 @@ program
   .action((opts: { config: string; policies?: string; format: 'text' | 'json' }) => run(() => check(opts)));
 
 const auditCommand = program.command('audit').description('query the audit log (see `switchboard audit list --help`)');
-const withFilters = (command: Command) =>
+/** `--config` and `--db`: which database a command reads. */
+const withDatabase = (command: Command) =>
   command
     .option('--config <file>', 'servers.json whose database to read', 'servers.json')
-    .option('--db <file>', 'the SQLite database (default: switchboard.db beside the config)')
+    .option('--db <file>', 'the SQLite database (default: switchboard.db beside the config)');
+const withFilters = (command: Command) =>
+  withDatabase(command)
     .option('--agent <name>', 'only this agent')
     .option('--server <name>', 'only this upstream server')
     .option('--tool <glob>', 'only tools whose exposed name matches (files__*)')
@@ -130,11 +133,11 @@ withFilters(auditCommand.command('stats').description('count, errors, p50/p95 la
     run(() => auditStatsCommand(opts)),
   );
 
-auditCommand
-  .command('verify')
-  .description('check the hash chain; exit 1 and name the first bad row if the log was tampered with')
-  .option('--config <file>', 'servers.json whose database to read', 'servers.json')
-  .option('--db <file>', 'the SQLite database (default: switchboard.db beside the config)')
+withDatabase(
+  auditCommand
+    .command('verify')
+    .description('check the hash chain; exit 1 and name the first bad row if the log was tampered with'),
+)
   .option('--format <format>', 'text or json', choice(['text', 'json'] as const), 'text' as const)
   .action((opts: AuditCliOptions & { format: 'text' | 'json' }) => run(() => auditVerifyCommand(opts)));
 
@@ -151,18 +154,16 @@ withFilters(
   .action((opts: AuditCliOptions & { window: string; format: 'table' | 'json' }) => run(() => auditDupesCommand(opts)));
 
 const pinsCommand = program.command('pins').description('tool definitions that changed since they were approved');
-pinsCommand
-  .command('list', { isDefault: true })
-  .description('list changed tool definitions with what changed')
-  .option('--config <file>', 'servers.json whose database to read', 'servers.json')
-  .option('--db <file>', 'the SQLite database (default: switchboard.db beside the config)')
+withDatabase(
+  pinsCommand.command('list', { isDefault: true }).description('list changed tool definitions with what changed'),
+)
   .option('--format <format>', 'text or json', choice(['text', 'json'] as const), 'text' as const)
   .action((opts: { config: string; db?: string; format: 'text' | 'json' }) => run(() => pinsList(opts)));
-pinsCommand
-  .command('approve [name]')
-  .description('accept the new definition of a tool (its exposed name), or of every changed tool with --all')
-  .option('--config <file>', 'servers.json whose database to read', 'servers.json')
-  .option('--db <file>', 'the SQLite database (default: switchboard.db beside the config)')
+withDatabase(
+  pinsCommand
+    .command('approve [name]')
+    .description('accept the new definition of a tool (its exposed name), or of every changed tool with --all'),
+)
   .option('--all', 'approve every pending change', false)
   .action((name: string | undefined, opts: { config: string; db?: string; all: boolean }) =>
     run(() => pinsApprove({ ...opts, ...(name ? { name } : {}) })),
