@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +12,16 @@ export const FILESYSTEM = path.join(modules, 'server-filesystem/dist/index.js');
 export const RECORDER = path.join(ROOT, 'test/fixtures/recorder-server.mjs');
 export const FORCE_LOOPBACK = path.join(ROOT, 'test/fixtures/force-loopback.cjs');
 
+const made: string[] = [];
+// Each test file runs in its own process: its temporary folders go when it ends.
+process.once('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'switchboard-test-'): string {
-  return mkdtempSync(path.join(tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 /**
