@@ -165,16 +165,18 @@ export async function serve(options: ServeOptions): Promise<void> {
     supervise: true,
     metrics: true,
   });
+  // Before serving: rows a killed gateway left unfinished are marked interrupted.
+  const maintenance = maintainAudit(runtime, log);
   let door: FrontDoor;
   try {
     door = await openFrontDoor(runtime, options, log);
   } catch (error) {
+    clearInterval(maintenance);
     runtime.audit?.close();
     db.close();
     throw error;
   }
   runtime.policies.watch();
-  const maintenance = maintainAudit(runtime, log);
   void runtime.start();
   const stopWatching = watchConfig(
     config.file,

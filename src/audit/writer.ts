@@ -48,6 +48,9 @@ type Op =
   | { kind: 'finish'; row: AuditRow }
   | { kind: 'record'; row: AuditRow };
 
+/** Outcomes kept for a later commit after a failed one, at most. */
+const MAX_RETRY_OPS = 10_000;
+
 /** The owner of pending rows: a dead owner's pending rows were interrupted. */
 const OWNER = `${hostname()}:${process.pid}`;
 
@@ -106,6 +109,7 @@ export class AuditLog {
   private readonly writeMeta;
   private readonly commit;
   private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Db,
@@ -209,6 +213,19 @@ export class AuditLog {
   private failed(ops: Op[], error: unknown): void {
     const reason = errorMessage(error);
     if (this.failures++ % 100 === 0) this.options.log.error('cannot write the audit log', { error: reason });
+    // Outcomes and refusals are kept and written with a later commit (bounded): only
+    // starts, which must be durable before a call goes ahead, fail now.
+    const later = ops.filter((op) => op.kind !== 'begin');
+    if (later.length > 0 && this.queue.length < MAX_RETRY_OPS) {
+      this.queue.unshift(...later);
+      if (!this.retryTimer) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.flush();
+        }, 1_000);
+        this.retryTimer.unref();
+      }
+    }
     for (const op of ops) {
       if (op.kind !== 'begin') continue;
       if (this.options.onFailure === 'allow') op.resolve(undefined);

@@ -44,7 +44,7 @@ export class PinStore {
     this.clearPending = db.prepare(
       'UPDATE tool_pins SET pending_hash = NULL, pending_definition = NULL, changed_at = NULL WHERE server = ? AND tool = ?',
     );
-    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.dataVersion = db.prepare("SELECT value FROM audit_meta WHERE key = 'pins_version'").pluck();
   }
 
   /**
@@ -112,16 +112,21 @@ export class PinStore {
       `UPDATE tool_pins SET hash = pending_hash, definition = pending_definition,
          pending_hash = NULL, pending_definition = NULL, changed_at = NULL WHERE server = ? AND tool = ?`,
     );
+    const bump = this.db.prepare(
+      "INSERT INTO audit_meta (key, value) VALUES ('pins_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    );
     this.db
       .transaction(() => {
         for (const c of chosen) update.run(c.server, c.tool);
+        // What running gateways poll to notice an approval.
+        bump.run(`${Date.now()}-${Math.random()}`);
       })
       .immediate();
     return chosen;
   }
 
-  /** Changes when another connection (another process: `switchboard pins approve`) wrote. */
-  version(): number {
-    return this.dataVersion.get() as number;
+  /** Changes when an approval is written (by `switchboard pins approve`, in any process). */
+  version(): string {
+    return String(this.dataVersion.get() ?? '');
   }
 }

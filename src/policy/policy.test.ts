@@ -184,3 +184,21 @@ describe('Policy tokens, models and budget', () => {
     expect(p.source).toBe(source);
   });
 });
+
+describe('decision memo', () => {
+  it('cannot be poisoned by a client-chosen name shaped like another kind of key', () => {
+    const policy = new Policy(
+      'ro',
+      'ro.json',
+      PolicySchema.parse({ allow: ['*'], deny: ['files__write_file'], readOnly: ['files__*'] }),
+    );
+    // A prompt name a client can send, shaped like the memo key of a tool decision.
+    policy.decide('w\u0000files__write_file');
+    policy.decide('w\u0000files__edit_file');
+    expect(policy.decideTool('files__write_file', { readOnly: false, reason: 'x' })).toEqual({
+      allowed: false,
+      rule: 'deny: files__write_file',
+    });
+    expect(policy.decideTool('files__edit_file', { readOnly: false, reason: 'x' }).allowed).toBe(false);
+  });
+});

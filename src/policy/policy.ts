@@ -73,9 +73,12 @@ export class Policy {
 
   /** allow/deny for a prompt, or for a server's resources (`<server>__*`). */
   decide(name: string): Decision {
-    let decision = this.decisions.get(name);
+    // Each kind of decision has its own key prefix: a name a client sends (any string)
+    // can never collide with the memo of another kind.
+    const key = `n\u0000${name}`;
+    let decision = this.decisions.get(key);
     if (!decision) {
-      decision = remember(this.decisions, name, this.evaluate(name));
+      decision = remember(this.decisions, key, this.evaluate(name));
     }
     return decision;
   }

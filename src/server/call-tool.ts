@@ -50,7 +50,7 @@ export async function callTool(session: DownstreamSession, params: Params & { na
   const forwarded = forwardParams(params, { name: entry.name });
   let started = false;
   try {
-    return (await session.run(ctx, async (caller, signal, progress) => {
+    return (await session.run(ctx, `tools/call\u0000${name}`, async (caller, signal, progress) => {
       started = true;
       try {
         await admit(session, policy, caller, name, args, signal);
@@ -74,8 +74,10 @@ export async function callTool(session: DownstreamSession, params: Params & { na
       );
     })) as Result;
   } catch (error) {
-    // Refused before it started: the agent is at its limit of calls in flight.
-    if (!started) auditRefusal(session, start, error);
+    // Refused before it started: the agent is at its limit of calls in flight. (A later
+    // round of a 2026-era call does not run the work again: its first round audited it.)
+    const resuming = typeof ctx.mcpReq.requestState() === 'string';
+    if (!started && !resuming) auditRefusal(session, start, error);
     return toolFailure(error);
   }
 }

@@ -28,6 +28,18 @@ export function assertClientCan(
     if (!caps.roots) missing = 'roots';
   }
   if (missing) {
-    throw new GatewayError('capability_missing', `the calling client does not support ${missing}`);
+    throw new GatewayError('capability_missing', `the calling client does not support ${missing}`, {
+      data: { requiredCapabilities: requiredCapabilities(method, params) },
+    });
   }
+}
+
+/** What a client must declare to answer `method` (the `data` of a -32021 error). */
+export function requiredCapabilities(
+  method: ServerToClientMethod,
+  params: Record<string, unknown> | undefined,
+): Record<string, unknown> {
+  if (method === 'sampling/createMessage') return { sampling: params?.tools !== undefined ? { tools: {} } : {} };
+  if (method === 'elicitation/create') return { elicitation: params?.mode === 'url' ? { url: {} } : { form: {} } };
+  return { roots: {} };
 }

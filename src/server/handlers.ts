@@ -72,7 +72,7 @@ export function registerHandlers(session: DownstreamSession): void {
       }
       if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${params.name}`);
       const forwarded = forwardParams(params, { name: entry.name });
-      return (await session.run(ctx, (caller, signal, progress) =>
+      return (await session.run(ctx, `prompts/get\u0000${params.name}`, (caller, signal, progress) =>
         withAudit(session, start, resultsStored(entry.server), async () => {
           const upstream = await upstreamFor(session, entry.server);
           const result = await upstream.request('prompts/get', forwarded, { caller, signal, onprogress: progress });
@@ -99,7 +99,7 @@ export function registerHandlers(session: DownstreamSession): void {
       };
       const target = resource(params.uri, start);
       const forwarded = forwardParams(params, { uri: target.uri });
-      return (await session.run(ctx, (caller, signal, progress) =>
+      return (await session.run(ctx, `resources/read\u0000${params.uri}`, (caller, signal, progress) =>
         withAudit(session, start, resultsStored(target.server), async () => {
           const upstream = await upstreamFor(session, target.server);
           const result = await upstream.request('resources/read', forwarded, { caller, signal, onprogress: progress });

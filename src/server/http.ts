@@ -166,7 +166,6 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
   };
 
   const route = async (request: Request): Promise<Response> => {
-    if (draining) return jsonRpcError(503, -32000, 'Service Unavailable: the gateway is shutting down');
     const who = identify(request, runtime, { loopback, agent: options.agent });
     if (who instanceof Response) return who;
     let body: unknown;
@@ -178,6 +177,13 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
       }
     }
     const sessionId = request.headers.get('mcp-session-id');
+    // Shutting down: no new sessions or calls, but what is in flight may still need its
+    // client (answers to elicitation or sampling, cancellations, the next round of a call).
+    const resuming =
+      typeof (body as { params?: { requestState?: unknown } } | undefined)?.params?.requestState === 'string';
+    if (draining && !sessionId && !resuming) {
+      return jsonRpcError(503, -32000, 'Service Unavailable: the gateway is shutting down');
+    }
     if (sessionId) {
       const entry = legacySessions.get(sessionId);
       // A session belongs to the agent that opened it; to anyone else it does not exist.
@@ -204,6 +210,16 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
       allowedHosts: runtime.config.gateway.allowedHosts,
     }),
   );
+  // Off loopback, health and metrics (upstream names, errors, agents) need an agent's token.
+  const mayLook = (authorization: string | undefined) => {
+    if (loopback) return true;
+    const token = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+    return token !== undefined && runtime.policies.agentForToken(token) !== undefined;
+  };
+  app.use(['/metrics', '/healthz'], (req, res, next) => {
+    if (mayLook(req.headers.authorization)) return next();
+    res.status(401).set('www-authenticate', 'Bearer realm="switchboard"').json({ error: 'Unauthorized' });
+  });
   app.get('/metrics', (_req, res) => {
     const metrics = runtime.metrics;
     if (!metrics) return void res.status(404).end();

@@ -3,7 +3,7 @@ import { ProtocolError, ProtocolErrorCode, type Result } from '@modelcontextprot
 import { GatewayError } from '../errors.js';
 import type { Caller, ServerToClientMethod } from '../upstream/index.js';
 
-/** How long a multi-round call may wait for the client to come back with answers. */
+/** How long a multi-round call waits for the client to come back with answers. */
 const FLOW_TTL_MS = 10 * 60_000;
 const STATE_PREFIX = 'sbflow.';
 
@@ -27,32 +27,44 @@ export type Work = (caller: Caller, signal: AbortSignal, progress: (p: Progress)
  * upstream's request embedded and keeps the upstream call waiting. The client answers
  * and retries with `requestState`; the answer goes upstream and the same call goes on.
  *
- * `requestState` is a random 128-bit id bound to the agent, so it can be neither
- * guessed nor replayed by another agent.
+ * `requestState` is `sbflow.<128 random bits>.<round>`: it cannot be guessed, it is
+ * bound to the agent and to the request it was issued for (method and name), and only
+ * the latest round's state is accepted, so an old round cannot be replayed.
  */
 export class InputFlow {
   readonly id = STATE_PREFIX + randomBytes(16).toString('base64url');
+  private round = 0;
   private readonly controller = new AbortController();
   private readonly waiting = new Map<string, Ask>();
   private fresh: Ask[] = [];
   private outcome: Outcome | undefined;
-  private wake: (() => void) | undefined;
+  /** Rounds waiting for news (a client may retry a round while the first try still waits). */
+  private readonly waiters = new Set<() => void>();
   private sequence = 0;
-  private readonly timer: NodeJS.Timeout;
+  /** Runs only while the flow waits for the client (between rounds). */
+  private timer: NodeJS.Timeout | undefined;
   /** Where upstream progress goes: the round that is currently open, if any. */
   progressSink: ((p: Progress) => void) | undefined;
 
   constructor(
     readonly agent: string,
     readonly sessionKey: string,
+    /** What the flow was opened for (`tools/call\0<name>`): a retry must be for the same. */
+    readonly binding: string,
     private readonly onEnd: (flow: InputFlow) => void,
-  ) {
-    this.timer = setTimeout(() => this.expire(), FLOW_TTL_MS);
-    this.timer.unref();
+  ) {}
+
+  private wakeAll(): void {
+    for (const wake of [...this.waiters]) wake();
   }
 
   static isState(state: unknown): state is string {
     return typeof state === 'string' && state.startsWith(STATE_PREFIX);
+  }
+
+  /** The state the client must echo on its next retry. */
+  get state(): string {
+    return `${this.id}.${this.round}`;
   }
 
   start(work: Work): void {
@@ -62,7 +74,7 @@ export class InputFlow {
       ask: (method, params) =>
         new Promise<Result>((resolve, reject) => {
           this.fresh.push({ key: `r${++this.sequence}`, method, params, resolve, reject });
-          this.wake?.();
+          this.wakeAll();
         }),
     };
     work(caller, this.controller.signal, (p) => this.progressSink?.(p)).then(
@@ -73,11 +85,17 @@ export class InputFlow {
 
   private settle(outcome: Outcome): void {
     this.outcome ??= outcome;
-    this.wake?.();
+    this.wakeAll();
+  }
+
+  /** Ends the call now with this error (for the client), whatever the upstream does next. */
+  fail(error: unknown): void {
+    this.settle({ error });
   }
 
   /** Hands the client's answers to the asks they belong to; unanswered asks are asked again. */
   deliver(responses: Record<string, unknown> | undefined): void {
+    clearTimeout(this.timer);
     for (const [key, ask] of this.waiting) {
       const response = responses?.[key];
       if (response !== undefined && response !== null && typeof response === 'object') ask.resolve(response as Result);
@@ -88,12 +106,20 @@ export class InputFlow {
 
   /** Waits for the call to finish or to need input; an abort of this round cancels the call. */
   async next(signal: AbortSignal): Promise<Outcome> {
-    const onAbort = () => this.controller.abort(signal.reason);
+    // A cancelled round cancels the call, unless a retry of the round is waiting too.
+    const onAbort = () => {
+      if (this.waiters.size <= 1) this.controller.abort(signal.reason);
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       while (!this.outcome && this.fresh.length === 0) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        this.wake = undefined;
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            this.waiters.delete(wake);
+            resolve();
+          };
+          this.waiters.add(wake);
+        });
       }
     } finally {
       signal.removeEventListener('abort', onAbort);
@@ -105,15 +131,20 @@ export class InputFlow {
     const asks = this.fresh;
     this.fresh = [];
     for (const ask of asks) this.waiting.set(ask.key, ask);
+    this.round++;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.expire(), FLOW_TTL_MS);
+    this.timer.unref();
     return { asks };
   }
 
   /** The `input_required` result that carries the pending asks to the client. */
   static inputRequired(flow: InputFlow, asks: Ask[]): Result {
     const inputRequests: Record<string, { method: string; params?: Record<string, unknown> }> = {};
-    for (const ask of asks)
+    for (const ask of asks) {
       inputRequests[ask.key] = ask.params ? { method: ask.method, params: ask.params } : { method: ask.method };
-    return { resultType: 'input_required', inputRequests, requestState: flow.id } as Result;
+    }
+    return { resultType: 'input_required', inputRequests, requestState: flow.state } as Result;
   }
 
   private expire(): void {
@@ -129,22 +160,26 @@ export class InputFlow {
   }
 }
 
-/** The open flows of one gateway, by `requestState`. */
+/** The open flows of one gateway, by id. */
 export class InputFlows {
   private readonly flows = new Map<string, InputFlow>();
 
-  open(agent: string, sessionKey: string, work: Work): InputFlow {
-    const flow = new InputFlow(agent, sessionKey, (f) => this.flows.delete(f.id));
+  open(agent: string, sessionKey: string, binding: string, work: Work): InputFlow {
+    const flow = new InputFlow(agent, sessionKey, binding, (f) => this.flows.delete(f.id));
     this.flows.set(flow.id, flow);
     flow.start(work);
     return flow;
   }
 
-  /** The flow a retried request continues; refuses state that is unknown, expired or another agent's. */
-  resume(state: string, agent: string, responses: Record<string, unknown> | undefined): InputFlow {
-    const flow = this.flows.get(state);
-    if (!flow || flow.agent !== agent) {
-      throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'switchboard: unknown or expired requestState');
+  /**
+   * The flow a retried request continues. Refuses state that is unknown, expired,
+   * another agent's, issued for a different request, or from an earlier round.
+   */
+  resume(state: string, agent: string, binding: string, responses: Record<string, unknown> | undefined): InputFlow {
+    const dot = state.lastIndexOf('.');
+    const flow = this.flows.get(state.slice(0, dot));
+    if (!flow || flow.agent !== agent || flow.binding !== binding || flow.state !== state) {
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'switchboard: unknown, expired or stale requestState');
     }
     flow.deliver(responses);
     return flow;

@@ -49,6 +49,7 @@ export class Runtime {
   /** Upstream URI subscriptions, counted over sessions: `upstreamId\0uri` → sessions. */
   private readonly subscribers = new Map<string, Set<DownstreamSession>>();
   private readonly subscribed = new Map<string, Upstream>();
+  private readonly subscribing = new Map<string, Promise<void>>();
   private upstreamLevel: LoggingLevel | undefined;
   private readonly pins: PinStore | undefined;
   /** The model router, when servers.json has models routes (replaced on reload). */
@@ -226,7 +227,10 @@ export class Runtime {
   forwardLog(server: string, params: Record<string, unknown>, sessions: Iterable<DownstreamSession>): void {
     const level = params.level as LoggingLevel;
     const logger = typeof params.logger === 'string' ? `${server}/${params.logger}` : server;
-    for (const session of sessions) session.sendLog(level, logger, params.data);
+    for (const session of sessions) {
+      // A session hears a server's logs only if its agent may use that server.
+      if (session.visibility.resources(server).allowed) session.sendLog(level, logger, params.data);
+    }
   }
 
   forwardUpdated(upstream: Upstream, uri: string): void {
@@ -241,10 +245,18 @@ export class Runtime {
     const key = `${upstream.id}\u0000${uri}`;
     let set = this.subscribers.get(key);
     if (!set) {
-      await upstream.request('resources/subscribe', { uri });
-      set = new Set();
-      this.subscribers.set(key, set);
-      this.subscribed.set(key, upstream);
+      // Sessions that subscribe at the same moment share one upstream subscribe.
+      let pending = this.subscribing.get(key);
+      if (!pending) {
+        pending = upstream.request('resources/subscribe', { uri }).then(() => {
+          this.subscribers.set(key, new Set());
+          this.subscribed.set(key, upstream);
+        });
+        this.subscribing.set(key, pending);
+        void pending.finally(() => this.subscribing.delete(key)).catch(() => undefined);
+      }
+      await pending;
+      set = this.subscribers.get(key)!;
     }
     set.add(session);
   }

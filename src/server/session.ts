@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import {
+  ProtocolError,
+  ProtocolErrorCode,
   Server,
   type ClientCapabilities,
   type LoggingLevel,
   type Result,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import { errorMessage } from '../errors.js';
+import { GatewayError, errorMessage } from '../errors.js';
 import type { Caller, SessionUpstreams } from '../upstream/index.js';
 import { assertClientCan } from './capabilities.js';
 import { registerHandlers } from './handlers.js';
@@ -84,6 +86,14 @@ export class DownstreamSession {
     return this.info.agent;
   }
 
+  /**
+   * Whose upstream requests this session's calls may receive. Stateless 2026-era HTTP
+   * requests of one agent share its connections, so they share one key: the agent.
+   */
+  get callerKey(): string {
+    return this.info.era === 'modern' && this.info.transport === 'http' ? `agent:${this.agent}` : this.id;
+  }
+
   /** `name/version` of the client, for audit rows. */
   clientLabel(ctx: ServerContext | undefined): string | null {
     const envelope = ctx?.mcpReq.envelope as Record<string, unknown> | undefined;
@@ -112,18 +122,22 @@ export class DownstreamSession {
    * a 2025-era request relays server→client requests over its own connection; a
    * 2026-07-28 request answers them with `input_required` rounds (see InputFlow).
    */
-  async run(ctx: ServerContext, work: Work): Promise<Result> {
+  /**
+   * `binding` names the request (`tools/call\0<name>`): a 2026-era retry that carries a
+   * `requestState` is accepted only for the request the state was issued to.
+   */
+  async run(ctx: ServerContext, binding: string, work: Work): Promise<Result> {
     const leave = this.runtime.enter(this.agent);
     this.busy++;
     try {
-      return await this.runCounted(ctx, work);
+      return await this.runCounted(ctx, binding, work);
     } finally {
       this.busy--;
       leave();
     }
   }
 
-  private async runCounted(ctx: ServerContext, work: Work): Promise<Result> {
+  private async runCounted(ctx: ServerContext, binding: string, work: Work): Promise<Result> {
     const token = (ctx.mcpReq._meta as { progressToken?: string | number } | undefined)?.progressToken;
     // Progress is sent as it comes, but the result waits for the last one to be written:
     // a client drops progress that arrives after the response.
@@ -146,31 +160,47 @@ export class DownstreamSession {
         };
         return await work(caller, ctx.mcpReq.signal, progress);
       }
-      return await this.runModern(ctx, work, progress);
+      return await this.runModern(ctx, binding, work, progress);
     } finally {
       await sent;
     }
   }
 
-  private async runModern(ctx: ServerContext, work: Work, progress: (p: Progress) => void): Promise<Result> {
+  private async runModern(
+    ctx: ServerContext,
+    binding: string,
+    work: Work,
+    progress: (p: Progress) => void,
+  ): Promise<Result> {
     const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
     const caps = envelope?.['io.modelcontextprotocol/clientCapabilities'] as ClientCapabilities | undefined;
     const state: unknown = ctx.mcpReq.requestState();
+    let opened: InputFlow | undefined;
     const flow = InputFlow.isState(state)
-      ? this.runtime.flows.resume(state, this.agent, ctx.mcpReq.inputResponses)
-      : this.runtime.flows.open(this.agent, this.id, (caller, signal, onProgress) =>
+      ? this.runtime.flows.resume(state, this.agent, binding, ctx.mcpReq.inputResponses)
+      : (opened = this.runtime.flows.open(this.agent, this.callerKey, binding, (caller, signal, onProgress) =>
           work(
             {
               ...caller,
               ask: (method, params, s) => {
-                assertClientCan(caps, method, params);
+                try {
+                  assertClientCan(caps, method, params);
+                } catch (error) {
+                  // The client is told directly (-32021 with the capability it lacks); the
+                  // upstream gets the same error for its own request.
+                  const data = error instanceof GatewayError ? error.data : undefined;
+                  opened?.fail(
+                    new ProtocolError(ProtocolErrorCode.MissingRequiredClientCapability, errorMessage(error), data),
+                  );
+                  throw error;
+                }
                 return caller.ask(method, params, s);
               },
             },
             signal,
             onProgress,
           ),
-        );
+        ));
     flow.progressSink = progress;
     try {
       const outcome = await flow.next(ctx.mcpReq.signal);

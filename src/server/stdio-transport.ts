@@ -86,7 +86,8 @@ export class GuardedStdioTransport implements Transport {
   async start(): Promise<void> {
     this.input.setEncoding('utf8');
     this.input.on('data', (chunk: string) => this.onData(chunk));
-    this.input.on('end', () => void this.close());
+    // stdin ending is the client going away, but stdout stays open: the gateway lets the
+    // calls in flight finish and answers them before it closes (see the stdio front door).
     this.input.on('error', (error: Error) => this.onerror?.(error));
   }
 

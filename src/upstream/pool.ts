@@ -3,6 +3,10 @@ import type { Logger } from '../observability/index.js';
 import type { Caller } from './caller.js';
 import { Upstream, type UpstreamHooks } from './upstream.js';
 
+function sameConfig(a: ServerConfig, b: ServerConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 /** How long a removed or replaced connection may finish its calls before it is closed. */
 const DRAIN_MS = 30_000;
 
@@ -60,18 +64,18 @@ export class UpstreamPool {
    * The caller rebuilds the catalog.
    */
   apply(next: LoadedConfig): ConfigDiff {
-    const enabled = (config: LoadedConfig) =>
-      new Map([...config.servers].filter(([, s]) => s.enabled) as [string, ServerConfig][]);
-    const before = enabled(this.config);
-    const after = enabled(next);
+    const after = new Map([...next.servers].filter(([, s]) => s.enabled) as [string, ServerConfig][]);
     const diff: ConfigDiff = { added: [], removed: [], changed: [] };
     // Relative paths resolve against the config's folder: a moved config changes every stdio server.
     const moved = this.config.dir !== next.dir;
     this.config = next;
-    for (const name of before.keys()) if (!after.has(name)) diff.removed.push(name);
+    // Compare with what is serving now (not with the previous file): a change whose new
+    // connection was still starting when the file changed again is not lost.
+    for (const name of this.upstreams.keys()) if (!after.has(name)) diff.removed.push(name);
     for (const [name, server] of after) {
-      if (!before.has(name)) diff.added.push(name);
-      else if (moved || JSON.stringify(before.get(name)) !== JSON.stringify(server)) diff.changed.push(name);
+      const serving = this.upstreams.get(name);
+      if (!serving) diff.added.push(name);
+      else if (moved || !sameConfig(serving.config, server)) diff.changed.push(name);
     }
     for (const name of diff.removed) {
       const old = this.upstreams.get(name);
@@ -86,7 +90,17 @@ export class UpstreamPool {
     for (const name of diff.changed) {
       const replacement = this.create(name);
       void replacement.connect().then(() => {
-        if (this.config !== next) return void replacement.close(); // superseded by a later reload
+        const wanted = this.config.servers.get(name);
+        // Superseded by a later reload, or it did not come up: the serving one stays.
+        if (!wanted || !sameConfig(wanted, replacement.config) || replacement.status !== 'ready') {
+          if (replacement.status !== 'ready' && wanted && sameConfig(wanted, replacement.config)) {
+            this.log.error('the changed server did not start; the previous connection keeps serving', {
+              server: name,
+              error: replacement.lastError,
+            });
+          }
+          return void replacement.close();
+        }
         const old = this.upstreams.get(name);
         this.upstreams.set(name, replacement);
         this.hooks.changed(replacement);
@@ -137,8 +151,8 @@ export class SessionUpstreams {
     if (!shared || shared.config.isolation !== 'session') return shared;
     if (this.closed) return undefined;
     let mine = this.own.get(server);
-    // A session's own connection that died is replaced on the next call.
-    if (!mine || mine.status === 'failed' || mine.status === 'closed') {
+    // A session's own connection that died, or whose server changed, is replaced on the next call.
+    if (!mine || mine.status === 'failed' || mine.status === 'closed' || !sameConfig(mine.config, shared.config)) {
       void mine?.close();
       mine = this.pool.create(server, { owner: this.owner, roots: this.roots(), hooks: this.hooks });
       this.own.set(server, mine);

@@ -60,7 +60,7 @@ export async function answerServerRequest(
     return await picked.caller.ask(method, params, signal);
   } catch (error) {
     if (error instanceof GatewayError && error.code === 'capability_missing') {
-      throw new ProtocolError(ProtocolErrorCode.MissingRequiredClientCapability, error.message);
+      throw new ProtocolError(ProtocolErrorCode.MissingRequiredClientCapability, error.message, error.data);
     }
     if (error instanceof ProtocolError) throw error;
     throw new ProtocolError(ProtocolErrorCode.InternalError, `switchboard: ${errorMessage(error)}`);

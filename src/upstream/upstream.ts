@@ -226,6 +226,7 @@ export class Upstream {
    * known lists stay listed (calls are refused until it is back); otherwise it is failed.
    */
   private lost(reason: string, what: string): void {
+    if (this.status === 'closed') return; // closed while connecting: nothing to restart
     this.lastError = reason;
     const wasStable = this.connectedAt !== undefined && Date.now() - this.connectedAt >= STABLE_AFTER_MS;
     if (wasStable) this.attempt = 0;
@@ -242,6 +243,7 @@ export class Upstream {
     this.log.error(`${what}; retrying`, { error: reason, inMs: delay, attempt: this.attempt });
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
+      if (this.status === 'closed') return;
       this.restarts++;
       this.connecting = undefined;
       void this.connect();

