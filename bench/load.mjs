@@ -89,6 +89,13 @@ async function main() {
     );
     await sleep(2000);
     const idleMB = await rssMedian(child.pid);
+    // The JS heap in use (from /metrics), to tell a leak from a heap V8 keeps but does not use.
+    const heapMB = async () => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('switchboard_process_nodejs_heap_size_used_bytes '));
+      return line ? Number(line.split(' ')[1]) / MB : NaN;
+    };
+    const idleHeapMB = await heapMB();
     log(`gateway ready (pid ${child.pid}), idle RSS ${idleMB.toFixed(1)} MB; ${SESSIONS} sessions × ${CALLS} calls`);
 
     const clients = tokens.map(
@@ -131,6 +138,7 @@ async function main() {
     for (const client of clients) await client.close();
     await sleep(SETTLE_MS);
     const afterMB = await rssMedian(child.pid);
+    const afterHeapMB = await heapMB();
     const result = {
       command: `npm run load${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
       at: new Date().toISOString(),
@@ -142,12 +150,14 @@ async function main() {
       calls: total,
       errors,
       firstError,
+      firstFailure: clients.find((c) => c.firstFailure)?.firstFailure,
       seconds,
       callsPerSecond: total / seconds,
       p50Ms: percentile(latencies, 0.5),
       p99Ms: percentile(latencies, 0.99),
       maxMs: percentile(latencies, 1),
       rss: { idleMB, peakMB, afterMB, settleMs: SETTLE_MS },
+      heapUsed: { idleMB: idleHeapMB, afterMB: afterHeapMB },
     };
     const out = path.join(BENCH, 'results', `load-${result.at.slice(0, 10)}.json`);
     mkdirSync(path.dirname(out), { recursive: true });
@@ -155,7 +165,8 @@ async function main() {
     process.stdout.write(
       `${total} calls (${SESSIONS} sessions × ${CALLS}, ${AGENTS} agents): ${errors} errors, ` +
         `${result.callsPerSecond.toFixed(0)} calls/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms; ` +
-        `RSS idle ${idleMB.toFixed(1)} MB, peak ${peakMB.toFixed(1)} MB, ${SETTLE_MS / 1000} s after ${afterMB.toFixed(1)} MB\n` +
+        `RSS idle ${idleMB.toFixed(1)} MB, peak ${peakMB.toFixed(1)} MB, ${SETTLE_MS / 1000} s after ${afterMB.toFixed(1)} MB; ` +
+        `JS heap used idle ${idleHeapMB.toFixed(1)} MB, after ${afterHeapMB.toFixed(1)} MB\n` +
         `results: ${path.relative(ROOT, out)}\n`,
     );
     process.exitCode = errors === 0 ? 0 : 1;

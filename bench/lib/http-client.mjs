@@ -88,8 +88,10 @@ export class StreamableHttp {
     return async () => {
       const id = this.nextId++;
       const reply = await this.post('{"jsonrpc":"2.0","id":' + id + tail, headers);
-      if (reply.status !== 200) return false;
-      return isEcho(parseReply(reply.text, reply.headers['content-type'], id), text);
+      const ok = reply.status === 200 && isEcho(parseReply(reply.text, reply.headers['content-type'], id), text);
+      // The first wrong answer is kept, so that a load run can say what went wrong.
+      if (!ok) this.firstFailure ??= { status: reply.status, body: reply.text.slice(0, 500) };
+      return ok;
     };
   }
 

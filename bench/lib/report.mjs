@@ -109,6 +109,7 @@ function peerFanout(peer, row) {
 
 function goalRows(run) {
   const s = keyed(run.scenarios.stdio);
+  const sdkUpstream = keyed(run.scenarios.stdioSdkUpstream);
   const h = keyed(run.scenarios.http);
   const f = keyed(run.scenarios.fanout);
   const m = run.scenarios.memory;
@@ -144,6 +145,10 @@ function goalRows(run) {
           (r) => r.throughput,
           (x) => `${int(x)} calls/s`,
         ),
+        sdkUpstream?.results &&
+          `behind an SDK-built upstream (1b): Switchboard ${spread(rowOf(sdkUpstream.results, 32, 'switchboard')?.throughputShare, pct)}, ` +
+            `bare SDK proxy ${spread(rowOf(sdkUpstream.results, 32, 'sdk-proxy')?.throughputShare, pct)}, ` +
+            `raw relay ${spread(rowOf(sdkUpstream.results, 32, 'relay')?.throughputShare, pct)}`,
       ]),
       sb32?.throughputShare.median >= 0.7 ? 'met' : 'not met',
     ]);
@@ -405,7 +410,7 @@ export function renderResults(run) {
     if (m.mcpHubIdleMB !== undefined) rows.push(['mcp-hub, 10 upstreams, idle', one(m.mcpHubIdleMB)]);
     if (m.soak) {
       rows.push([
-        `soak, ${m.soak.minutes} min (${int(m.soak.calls)} calls, ${m.soak.errors} errors): after 1 min / at the end / idle after`,
+        `soak, ${m.soak.minutes} min (${int(m.soak.calls)} calls, ${m.soak.errors} errors${m.soak.command ? `; a separate run, \`${m.soak.command}\`` : ''}): after 1 min / at the end / idle after`,
         `${one(m.soak.firstMinuteMB)} / ${one(m.soak.endMB)} / ${one(m.soak.afterMB)}`,
       ]);
       rows.push([

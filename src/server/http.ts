@@ -247,6 +247,9 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     },
     app,
   );
+  // Longer than a client's keep-alive (undici: 4 s, browsers: 60 s+), so the gateway is
+  // not the side that closes an idle connection a client is about to reuse.
+  server.keepAliveTimeout = 65_000;
   server.listen(options.port, options.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
