@@ -1,3 +1,6 @@
+// Over 400 lines on purpose, for now: one connection's lifecycle, supervision, list
+// refresh and request path share its private state (the client, calls in flight, progress
+// sinks). The request path (timeouts, progress tokens) is the next piece to move out.
 import {
   Client,
   type ClientCapabilities,
