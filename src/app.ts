@@ -5,10 +5,12 @@ import { openDatabase, type Db } from './db/index.js';
 import { errorMessage } from './errors.js';
 import { createLogger, parseLogLevel, type Logger } from './observability/index.js';
 import { AuditLog, chainKeyFromEnv } from './audit/index.js';
-import { BudgetStore, PolicyStore, SqliteQuotaStore } from './policy/index.js';
+import { ApprovalQueue, BudgetStore, PolicyStore, SqliteQuotaStore } from './policy/index.js';
 import { createRouter, type Router } from './routing/index.js';
 import {
+  GATEWAY_VERSION,
   Runtime,
+  health,
   auditTool,
   modelsTool,
   sampleTool,
@@ -91,7 +93,7 @@ export function createRuntime(
   const runtime = new Runtime(config, log, policies, db ? new SqliteQuotaStore(db) : undefined, audit, builtins, {
     supervise: options.supervise ?? false,
     metrics: options.metrics ?? false,
-    ...(db ? { pins: new PinStore(db) } : {}),
+    ...(db ? { pins: new PinStore(db), approvals: new ApprovalQueue(db) } : {}),
   });
   runtime.router = buildRouter(config, log);
   ref.runtime = runtime;
@@ -108,6 +110,8 @@ export function buildRouter(config: LoadedConfig, log: Logger): Router | undefin
 function maintainAudit(runtime: Runtime, log: Logger): NodeJS.Timeout | undefined {
   const audit = runtime.audit;
   if (!audit) return undefined;
+  const abandoned = runtime.approvals?.expireAbandoned() ?? 0;
+  if (abandoned > 0) log.warn('approvals left waiting by a stopped gateway were expired', { approvals: abandoned });
   const interrupted = audit.recoverInterrupted();
   if (interrupted > 0) {
     log.warn('audit rows left unfinished by a stopped gateway were marked interrupted', { rows: interrupted });
@@ -133,14 +137,27 @@ interface FrontDoor {
   closed: Promise<void>;
 }
 
-async function openFrontDoor(runtime: Runtime, options: ServeOptions, log: Logger): Promise<FrontDoor> {
+async function openFrontDoor(runtime: Runtime, options: ServeOptions, log: Logger, db: Db): Promise<FrontDoor> {
   if (options.transport === 'http') {
-    const door = await startHttp(runtime, { host: options.host, port: options.port, agent: options.agent });
+    const door = await startHttp(runtime, {
+      host: options.host,
+      port: options.port,
+      agent: options.agent,
+      dashboard: {
+        db,
+        pins: new PinStore(db),
+        approvals: runtime.approvals ?? new ApprovalQueue(db),
+        upstreams: () => health(runtime),
+        auditing: runtime.audit !== undefined,
+        version: GATEWAY_VERSION,
+      },
+    });
     process.stderr.write(
       `Switchboard is listening on ${door.url}\n` +
         `  upstreams: ${[...runtime.pool.upstreams.keys()].join(', ') || '(none)'}\n` +
         `  agents: ${runtime.policies.agents().join(', ') || '(none: add policies/<agent>.json)'}\n` +
-        `  connect an MCP client to ${door.url} (streamable HTTP), or check ${door.url.replace(/\/mcp$/, '/healthz')}\n`,
+        `  connect an MCP client to ${door.url} (streamable HTTP), or check ${door.url.replace(/\/mcp$/, '/healthz')}\n` +
+        `  dashboard: ${door.url.replace(/\/mcp$/, '/')}\n`,
     );
     return { ...door, closed: new Promise(() => undefined) };
   }
@@ -169,7 +186,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const maintenance = maintainAudit(runtime, log);
   let door: FrontDoor;
   try {
-    door = await openFrontDoor(runtime, options, log);
+    door = await openFrontDoor(runtime, options, log, db);
   } catch (error) {
     clearInterval(maintenance);
     runtime.audit?.close();

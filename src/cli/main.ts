@@ -4,8 +4,11 @@ import { ConfigError, configJsonSchema } from '../config/index.js';
 import { errorMessage } from '../errors.js';
 import { GATEWAY_VERSION } from '../server/index.js';
 import type { StatsKey } from '../audit/index.js';
+import type { ApprovalStatus } from '../policy/index.js';
 import { auditDupesCommand, auditList, auditStatsCommand, auditVerifyCommand, type AuditCliOptions } from './audit.js';
+import { approvalsDecide, approvalsList } from './approvals.js';
 import { check } from './check.js';
+import { dashboardCommand, type DashboardOptions } from './dashboard.js';
 import { init } from './init.js';
 import { pinsApprove, pinsList } from './pins.js';
 import { tools } from './tools.js';
@@ -168,6 +171,43 @@ withDatabase(
   .action((name: string | undefined, opts: { config: string; db?: string; all: boolean }) =>
     run(() => pinsApprove({ ...opts, ...(name ? { name } : {}) })),
   );
+
+const approvalsCommand = program
+  .command('approvals')
+  .description('calls waiting for a person (requireApproval), and their decisions');
+withDatabase(approvalsCommand.command('list', { isDefault: true }).description('pending calls first, then decisions'))
+  .option(
+    '--status <status>',
+    'pending, approved, denied, expired or cancelled',
+    choice(['pending', 'approved', 'denied', 'expired', 'cancelled'] as const),
+  )
+  .option('--limit <n>', 'at most this many rows', (v) => positiveInt(v))
+  .option(
+    '--format <format>',
+    'table or json',
+    choice(['table', 'json'] as const),
+    defaultFormat === 'table' ? 'table' : 'json',
+  )
+  .action((opts: { config: string; db?: string; status?: ApprovalStatus; limit?: number; format: 'table' | 'json' }) =>
+    run(() => approvalsList(opts)),
+  );
+for (const [verb, decision] of [
+  ['approve', 'approved'],
+  ['deny', 'denied'],
+] as const) {
+  withDatabase(
+    approvalsCommand.command(`${verb} <id>`).description(`${verb} a waiting call (its id in the list)`),
+  ).action((id: string, opts: { config: string; db?: string }) =>
+    run(() => approvalsDecide({ ...opts, id: positiveInt(id), decision })),
+  );
+}
+
+withDatabase(
+  program.command('dashboard').description('serve the dashboard over a database (for a gateway that runs over stdio)'),
+)
+  .option('--host <host>', 'bind address', '127.0.0.1')
+  .option('--port <port>', 'port', port, 7801)
+  .action((opts: DashboardOptions) => run(() => dashboardCommand(opts)));
 
 program
   .command('init')

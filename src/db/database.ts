@@ -76,6 +76,22 @@ const MIGRATIONS: readonly string[] = [
      usd   REAL NOT NULL
    );
    CREATE INDEX budget_events_by_agent ON budget_events (agent, ts);`,
+  // 5: approvals waiting for a person — decided from the dashboard or `switchboard
+  // approvals` (any process), or by the client's own elicitation answer.
+  `CREATE TABLE approvals (
+     id          INTEGER PRIMARY KEY,
+     created_at  TEXT NOT NULL,
+     agent       TEXT NOT NULL,
+     server      TEXT,
+     tool        TEXT NOT NULL,
+     rule        TEXT NOT NULL,
+     args        TEXT NOT NULL,
+     status      TEXT NOT NULL DEFAULT 'pending',
+     decided_at  TEXT,
+     decided_by  TEXT,
+     owner       TEXT
+   );
+   CREATE INDEX approvals_pending ON approvals (status) WHERE status = 'pending';`,
 ];
 
 /**

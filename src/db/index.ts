@@ -1,2 +1,3 @@
 export { openDatabase } from './database.js';
 export type { Db } from './database.js';
+export { OWNER, ownerAlive } from './owner.js';

@@ -1,4 +1,6 @@
 export { approvalRequest, isApproved } from './approval.js';
+export { ApprovalQueue } from './approval-queue.js';
+export type { ApprovalDecision, ApprovalRow, ApprovalStatus } from './approval-queue.js';
 export { GlobList, globMatcher } from './glob.js';
 export { Policy, resourcePolicyName } from './policy.js';
 export type { Decision, QuotaRule, ToolClass } from './policy.js';

@@ -1,5 +1,5 @@
 import { ProtocolError, ProtocolErrorCode, type Result, type ServerContext } from '@modelcontextprotocol/server';
-import type { AuditStart } from '../audit/index.js';
+import { auditArgs, type AuditStart } from '../audit/index.js';
 import { rewriteToolResult } from '../catalog/index.js';
 import { RESERVED_SERVER_NAME } from '../config/index.js';
 import { GatewayError, errorMessage } from '../errors.js';
@@ -53,9 +53,16 @@ export async function callTool(session: DownstreamSession, params: Params & { na
     return (await session.run(ctx, `tools/call\u0000${name}`, async (caller, signal, progress) => {
       started = true;
       try {
-        await admit(session, policy, caller, name, args, signal);
+        await admit(session, policy, caller, name, entry.server, args, signal);
       } catch (error) {
-        if (!signal.aborted) auditRefusal(session, start, error);
+        // A call cancelled while it waited (for a person) is audited as cancelled.
+        auditRefusal(
+          session,
+          start,
+          signal.aborted
+            ? new GatewayError('cancelled', 'cancelled before it was forwarded (waiting for approval)')
+            : error,
+        );
         throw error;
       }
       const storeResult = runtime.pool.upstreams.get(entry.server)?.config.auditResults ?? false;
@@ -88,11 +95,12 @@ async function admit(
   policy: Policy,
   caller: Caller,
   name: string,
+  server: string | null,
   args: Record<string, unknown>,
   signal: AbortSignal,
 ): Promise<void> {
   const approval = policy.approvalFor(name);
-  if (approval !== undefined) await askApproval(session, caller, name, args, approval, signal);
+  if (approval !== undefined) await askApproval(session, caller, name, server, args, approval, signal);
   const rules = policy.quotasFor(name);
   if (rules.length === 0 || !session.runtime.quotas) return;
   const outcome = session.runtime.quotas.take(session.agent, rules);
@@ -105,24 +113,70 @@ async function admit(
   );
 }
 
+/** The first answer wins: the client's elicitation, or a decision on the dashboard or CLI. */
+type Answer = { approved: boolean; why: string };
+
+/**
+ * Asks a person. When the gateway has a database the call also waits in the approvals
+ * queue (dashboard, `switchboard approvals`), so a client that cannot ask (no
+ * elicitation) can still be approved; the client's answer and the queue race, and the
+ * loser is withdrawn (the elicitation cancelled, the queue row closed).
+ */
 async function askApproval(
   session: DownstreamSession,
   caller: Caller,
   tool: string,
+  server: string | null,
   args: Record<string, unknown>,
   rule: string,
   signal: AbortSignal,
 ): Promise<void> {
-  const timeoutMs = session.runtime.config.gateway.approvalTimeoutMs;
+  const { runtime } = session;
+  const timeoutMs = runtime.config.gateway.approvalTimeoutMs;
   const timeout = AbortSignal.timeout(timeoutMs);
-  const both = AbortSignal.any([signal, timeout]);
-  let answer: Result;
+  const settled = new AbortController();
+  const both = AbortSignal.any([signal, timeout, settled.signal]);
+  const queue = runtime.approvals;
+  const queued = queue?.open({
+    agent: session.agent,
+    server,
+    tool,
+    rule,
+    args: auditArgs(args, runtime.config.gateway.audit.maxArgsBytes).args,
+  });
+  let clientCannotAsk = false;
+  // (async: a client without elicitation makes ask() throw at once.)
+  const fromClient = (async () =>
+    caller.ask('elicitation/create', approvalRequest(session.agent, tool, args), both))().then(
+    (answer): Answer => {
+      const action = (answer as { action?: string }).action ?? 'no answer';
+      return { approved: isApproved(answer), why: action === 'accept' ? 'approve was not checked' : action };
+    },
+    (error: unknown): Promise<Answer> => {
+      if (error instanceof GatewayError && error.code === 'capability_missing') {
+        clientCannotAsk = true;
+        // Without a queue nobody else can answer; with one, the queue decides alone.
+        if (queued === undefined) return Promise.reject(error);
+        return new Promise<Answer>(() => undefined);
+      }
+      return Promise.reject(error);
+    },
+  );
+  const fromQueue =
+    queued === undefined
+      ? new Promise<Answer>(() => undefined)
+      : queue!
+          .wait(queued, both)
+          .then((d): Answer => ({ approved: d.status === 'approved', why: `${d.status} by ${d.by}` }));
+  fromQueue.catch(() => undefined); // rejected on abort; the race below reports why
+  let answer: Answer;
   try {
-    answer = await new Promise<Result>((resolve, reject) => {
+    answer = await new Promise<Answer>((resolve, reject) => {
       both.addEventListener('abort', () => reject(both.reason), { once: true });
-      caller.ask('elicitation/create', approvalRequest(session.agent, tool, args), both).then(resolve, reject);
+      Promise.race([fromClient, fromQueue]).then(resolve, reject);
     });
   } catch (error) {
+    if (queued !== undefined) queue!.close(queued, signal.aborted ? 'cancelled' : 'expired', 'gateway');
     if (error instanceof GatewayError && error.code === 'capability_missing') {
       throw new GatewayError(
         'approval_denied',
@@ -130,16 +184,26 @@ async function askApproval(
       );
     }
     if (timeout.aborted && !signal.aborted) {
-      throw new GatewayError('approval_denied', `${tool} was not approved: no answer within ${formatDelay(timeoutMs)}`);
+      const where = clientCannotAsk
+        ? ` (this client cannot ask a person; approve pending calls on the dashboard or with \`switchboard approvals approve ${queued}\`)`
+        : '';
+      throw new GatewayError(
+        'approval_denied',
+        `${tool} was not approved: no answer within ${formatDelay(timeoutMs)}${where}`,
+      );
     }
     if (signal.aborted) throw error;
     throw new GatewayError('approval_denied', `${tool} was not approved: ${errorMessage(error)}`);
+  } finally {
+    settled.abort(); // withdraws the elicitation the queue beat, stops the queue's wait
   }
-  if (!isApproved(answer)) {
-    const action = (answer as { action?: string }).action ?? 'no answer';
-    throw new GatewayError(
-      'approval_denied',
-      `${tool} was not approved (${action === 'accept' ? 'approve was not checked' : action})`,
-    );
+  // The client answered first: record it, so the dashboard shows the call as decided.
+  if (queued !== undefined && !queue!.decide(queued, answer.approved ? 'approved' : 'denied', 'client')) {
+    // A person decided on the dashboard in the same instant: the first decision stored wins.
+    const stored = queue!.get(queued);
+    if (stored?.status === 'approved' || stored?.status === 'denied') {
+      answer = { approved: stored.status === 'approved', why: `${stored.status} by ${stored.decidedBy}` };
+    }
   }
+  if (!answer.approved) throw new GatewayError('approval_denied', `${tool} was not approved (${answer.why})`);
 }

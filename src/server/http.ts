@@ -11,6 +11,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { GatewayError, errorMessage } from '../errors.js';
+import { dashboard, type DashboardSources } from '../dashboard/index.js';
 import type { Caller, SessionUpstreams } from '../upstream/index.js';
 import { health } from './health.js';
 import { isLoopbackHost, originGuard } from './origin-guard.js';
@@ -25,6 +26,8 @@ export interface HttpOptions {
    * policy has tokens (one person's gateway on their own machine).
    */
   agent: string;
+  /** The dashboard's sources; without them `/` serves nothing (commands that only look). */
+  dashboard?: DashboardSources;
 }
 
 export interface HttpFrontDoor {
@@ -236,6 +239,10 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     },
   );
   app.all('/mcp', (req, res) => void handler(req, res));
+  if (options.dashboard) {
+    const adminToken = process.env.SWITCHBOARD_ADMIN_TOKEN || undefined;
+    app.use(dashboard(options.dashboard, { loopback, adminToken }));
+  }
 
   // Slow clients: headers must arrive within headersTimeoutMs, the whole request within a
   // minute; Node checks both on an interval, so the interval follows the limit.

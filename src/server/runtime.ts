@@ -7,7 +7,7 @@ import { Metrics, type Logger } from '../observability/index.js';
 import type { AuditLog, AuditOutcome } from '../audit/index.js';
 import { parseSampleParams, type Router } from '../routing/index.js';
 import { sampleAuditDetails } from './tools/sample-tool.js';
-import type { PolicyStore, QuotaStore } from '../policy/index.js';
+import type { ApprovalQueue, PolicyStore, QuotaStore } from '../policy/index.js';
 import { builtinSource, type BuiltinTool } from './builtin.js';
 import { UpstreamPool, type ConfigDiff, type Upstream, type UpstreamHooks } from '../upstream/index.js';
 import { InputFlows } from './input-flow.js';
@@ -57,6 +57,8 @@ export class Runtime {
   /** Prometheus metrics (the gateway; not the commands that only look). */
   readonly metrics: Metrics | undefined;
   private pinTimer: NodeJS.Timeout | undefined;
+  /** Calls waiting for a person, decidable from any process (absent without a database). */
+  readonly approvals: ApprovalQueue | undefined;
 
   /** Calls in flight, per agent (for the per-agent limit and for draining at shutdown). */
   private readonly inflight = new Map<string, number>();
@@ -74,7 +76,9 @@ export class Runtime {
     readonly audit: AuditLog | undefined,
     /** The gateway's own tools, by name without the `switchboard__` prefix. */
     readonly builtins: ReadonlyMap<string, BuiltinTool> = new Map(),
-    options: { supervise: boolean; pins?: PinStore; metrics?: boolean } = { supervise: false },
+    options: { supervise: boolean; pins?: PinStore; approvals?: ApprovalQueue; metrics?: boolean } = {
+      supervise: false,
+    },
   ) {
     this.metrics = options.metrics
       ? new Metrics({
@@ -84,6 +88,7 @@ export class Runtime {
         })
       : undefined;
     this.pins = options.pins;
+    this.approvals = options.approvals;
     this.watchPins();
     // A changed policy changes what its agent may see.
     policies.onChange((agent) => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, type ClientKind } from '../helpers/clients.js';
 import { gatewayStdio, startGatewayHttp } from '../helpers/gateway.js';
 import { BIN, FILESYSTEM, RECORDER, tempDir, writeConfig, writePolicy } from '../helpers/paths.js';
-import { killAll, startProcess } from '../helpers/processes.js';
+import { killAll, runCommand, startProcess } from '../helpers/processes.js';
 import { readRecords, waitFor } from '../helpers/wait.js';
 
 /** Per-agent policies with real upstreams and real clients: identity, allow/deny, read-only, quotas, approval. */
@@ -229,6 +229,7 @@ describe('quotas', () => {
 });
 
 describe.each(['v1', 'v2'] as ClientKind[])('approval with a %s client', (kind) => {
+  const approvals = (...args: string[]) => [BIN, 'approvals', ...args, '--config', configFile];
   const approver = (handler?: (params: Record<string, unknown>) => Promise<Record<string, unknown>>) =>
     connectClient(kind, gatewayStdio(configFile, ['--agent', 'approver']), handler ? { elicitation: handler } : {});
 
@@ -257,14 +258,54 @@ describe.each(['v1', 'v2'] as ClientKind[])('approval with a %s client', (kind) 
     await client.close();
   });
 
-  it('refuses clearly when the client cannot ask a person', async () => {
+  it('lets a client that cannot ask wait for a person: `switchboard approvals approve` (another process) runs it', async () => {
     const client = await approver();
-    const result = await client.callTool('recorder__echo', { text: `unasked-${kind}` });
-    expect(result.isError).toBe(true);
-    expect(text(result)).toContain(
-      "needs a person's approval (requireApproval: recorder__echo), but this client cannot ask one",
-    );
+    const waiting = client.callTool('recorder__echo', { text: `unasked-${kind}` });
+    const pending = await waitFor('the call to wait in the approvals queue', async () => {
+      const { stdout } = await runCommand(
+        process.execPath,
+        approvals('list', '--status', 'pending', '--format', 'json'),
+      );
+      return stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { id: number; args: string; agent: string })
+        .find((row) => row.args.includes(`unasked-${kind}`));
+    });
+    expect(pending.agent).toBe('approver');
     expect(calls(`unasked-${kind}`)).toHaveLength(0);
+    const approved = await runCommand(process.execPath, approvals('approve', String(pending.id)));
+    expect(approved.code).toBe(0);
+    expect(approved.stdout).toContain(`approved recorder__echo for approver (approval ${pending.id})`);
+    expect(text(await waiting)).toContain(`unasked-${kind}`);
+    expect(calls(`unasked-${kind}`)).toHaveLength(1);
+    // Deciding again is refused: it no longer waits.
+    const again = await runCommand(process.execPath, approvals('deny', String(pending.id)));
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('is no longer pending (approved)');
+    await client.close();
+  });
+
+  it('a denial from the CLI refuses the call, naming who decided', async () => {
+    const client = await approver();
+    const waiting = client.callTool('recorder__echo', { text: `cli-denied-${kind}` });
+    const id = await waitFor('the call to wait', async () => {
+      const { stdout } = await runCommand(
+        process.execPath,
+        approvals('list', '--format', 'json', '--status', 'pending'),
+      );
+      const row = stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { id: number; args: string })
+        .find((r) => r.args.includes(`cli-denied-${kind}`));
+      return row?.id;
+    });
+    expect((await runCommand(process.execPath, approvals('deny', String(id)))).code).toBe(0);
+    const result = await waiting;
+    expect(result.isError).toBe(true);
+    expect(text(result)).toContain('recorder__echo was not approved (denied by cli)');
+    expect(calls(`cli-denied-${kind}`)).toHaveLength(0);
     await client.close();
   });
 });

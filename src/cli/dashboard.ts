@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { databaseFile } from '../app.js';
+import { PinStore } from '../catalog/index.js';
+import { loadConfig } from '../config/index.js';
+import { dashboard } from '../dashboard/index.js';
+import { openDatabase } from '../db/index.js';
+import { GatewayError } from '../errors.js';
+import { ApprovalQueue } from '../policy/index.js';
+import { GATEWAY_VERSION } from '../server/index.js';
+import { isLoopbackHost, originGuard } from '../server/origin-guard.js';
+
+export interface DashboardOptions {
+  config: string;
+  db?: string;
+  host: string;
+  port: number;
+}
+
+/**
+ * `switchboard dashboard`: the dashboard over a database alone, for a gateway that runs
+ * over stdio (inside Claude Desktop, an IDE) and serves no HTTP. Approvals and pin
+ * approvals made here reach that gateway through the database.
+ */
+export async function dashboardCommand(options: DashboardOptions): Promise<number> {
+  const file = options.db ?? databaseFile(loadConfig(options.config), undefined);
+  if (!existsSync(file)) throw new GatewayError('not_found', `no database at ${file} (pass --db or --config)`);
+  const loopback = isLoopbackHost(options.host);
+  const adminToken = process.env.SWITCHBOARD_ADMIN_TOKEN || undefined;
+  if (!loopback && adminToken === undefined) {
+    throw new GatewayError(
+      'config_invalid',
+      `refusing to serve the dashboard on ${options.host} without SWITCHBOARD_ADMIN_TOKEN: anyone who can reach it could read the audit log and approve calls`,
+    );
+  }
+  const db = openDatabase(file);
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(originGuard({ loopback, allowedOrigins: [], allowedHosts: [] }));
+  app.use(
+    dashboard(
+      { db, pins: new PinStore(db), approvals: new ApprovalQueue(db), auditing: true, version: GATEWAY_VERSION },
+      { loopback, adminToken },
+    ),
+  );
+  const server = createServer(app);
+  server.listen(options.port, options.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  process.stderr.write(`Switchboard dashboard for ${file} on http://${host}:${address.port}/\n`);
+  await new Promise<void>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+  });
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  db.close();
+  return 0;
+}
