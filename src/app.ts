@@ -182,6 +182,11 @@ export async function serve(options: ServeOptions): Promise<void> {
     supervise: true,
     metrics: true,
   });
+  // Traces only when asked for: without the variables the exporter is not even loaded.
+  if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
+    const { tracerFromEnv } = await import('./observability/tracing.js');
+    runtime.tracer = tracerFromEnv(process.env, log.child('otel'), GATEWAY_VERSION);
+  }
   // Before serving: rows a killed gateway left unfinished are marked interrupted.
   const maintenance = maintainAudit(runtime, log);
   let door: FrontDoor;
@@ -221,6 +226,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     }
     await door.close();
     await runtime.close();
+    await runtime.tracer?.flush();
     runtime.policies.close();
     clearInterval(maintenance);
     runtime.audit?.close();

@@ -13,11 +13,19 @@ export class Metrics {
   private readonly restarts: Gauge<'server'>;
   private readonly auditQueue: Gauge;
   private readonly inflight: Gauge;
+  private readonly attempts: Counter<'target' | 'status'>;
+  private readonly failovers: Counter<'route'>;
+  private readonly tokens: Counter<'model' | 'direction'>;
+  private readonly cost: Counter<'model'>;
+  private readonly unpriced: Counter<'model'>;
+  private readonly breaker: Gauge<'target'>;
 
   constructor(sources: {
     upstreams: () => Iterable<{ name: string; status: string; restarts: number }>;
     auditQueue: () => number;
     inflight: () => number;
+    /** The router's targets and their circuit state (none without models routes). */
+    targets?: () => Iterable<{ target: string; state: string }>;
   }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_process_' });
     this.calls = new Counter({
@@ -65,6 +73,73 @@ export class Metrics {
       registers: [this.registry],
       collect: () => this.inflight.set(sources.inflight()),
     });
+    this.attempts = new Counter({
+      name: 'switchboard_model_attempts_total',
+      help: 'Model router attempts, by target (provider/model) and outcome (ok, error, timeout, skipped).',
+      labelNames: ['target', 'status'],
+      registers: [this.registry],
+    });
+    this.failovers = new Counter({
+      name: 'switchboard_model_failovers_total',
+      help: 'Model calls that moved on from a failed target to another one, by route.',
+      labelNames: ['route'],
+      registers: [this.registry],
+    });
+    this.tokens = new Counter({
+      name: 'switchboard_model_tokens_total',
+      help: 'Tokens reported by providers, by model and direction (input, output).',
+      labelNames: ['model', 'direction'],
+      registers: [this.registry],
+    });
+    this.cost = new Counter({
+      name: 'switchboard_model_cost_usd_total',
+      help: 'Cost in USD of priced model calls, by model.',
+      labelNames: ['model'],
+      registers: [this.registry],
+    });
+    this.unpriced = new Counter({
+      name: 'switchboard_model_unpriced_calls_total',
+      help: 'Model calls whose target has no price (their cost is unknown, not 0).',
+      labelNames: ['model'],
+      registers: [this.registry],
+    });
+    this.breaker = new Gauge({
+      name: 'switchboard_model_breaker_state',
+      help: 'Circuit breaker of each router target: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['target'],
+      registers: [this.registry],
+      collect: () => {
+        this.breaker.reset();
+        for (const t of sources.targets?.() ?? []) {
+          this.breaker.set({ target: t.target }, t.state === 'open' ? 2 : t.state === 'half-open' ? 1 : 0);
+        }
+      },
+    });
+  }
+
+  /**
+   * One model call's attempts, tokens and cost. Targets and models come from
+   * servers.json's routes, and the route was accepted by the router: labels stay bounded.
+   */
+  modelCall(call: {
+    route: string;
+    model: string | null;
+    attempts: readonly { target: string; status: string }[];
+    inputTokens: number | null;
+    outputTokens: number | null;
+    costUsd: number | null;
+  }): void {
+    const tried = new Set<string>();
+    for (const a of call.attempts) {
+      this.attempts.inc({ target: a.target, status: a.status });
+      if (a.status !== 'skipped') tried.add(a.target);
+    }
+    if (tried.size > 1) this.failovers.inc({ route: call.route });
+    if (!call.model) return;
+    if (call.inputTokens) this.tokens.inc({ model: call.model, direction: 'input' }, call.inputTokens);
+    if (call.outputTokens) this.tokens.inc({ model: call.model, direction: 'output' }, call.outputTokens);
+    if (call.costUsd !== null) this.cost.inc({ model: call.model }, call.costUsd);
+    else this.unpriced.inc({ model: call.model });
   }
 
   /** One finished (or refused) call. */

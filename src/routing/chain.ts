@@ -127,13 +127,14 @@ export async function runChain(deps: ChainDeps, input: ChainInput): Promise<Chai
         ...ids(ready.target),
         status: 'ok',
         latencyMs: success.latencyMs,
+        startedAt: started,
         ...(success.ttftMs !== undefined ? { ttftMs: success.ttftMs } : {}),
       });
       return { ...success, target: ready.target, attempts };
     } catch (caught) {
       const error = caught instanceof ProviderError ? caught : new ProviderError('bad_response', errorMessage(caught));
       last = error;
-      attempts.push(failed(ready.target, error, now() - started));
+      attempts.push({ ...failed(ready.target, error, now() - started), startedAt: started });
       health.failed(ready.target.id, error.message, {
         counts: countsAgainstTarget(error),
         retryAfterMs: error.retryAfterMs,

@@ -40,6 +40,8 @@ export interface Attempt {
   /** How long the provider asked us to wait (Retry-After), when it did. */
   retryAfterMs?: number;
   latencyMs: number;
+  /** When the attempt began (the router's clock: epoch ms), for traces. Absent when skipped. */
+  startedAt?: number;
   /** Time to the first token of a streamed answer. */
   ttftMs?: number;
 }

@@ -1,6 +1,7 @@
 import type { Result, ServerContext } from '@modelcontextprotocol/server';
 import { truncateBytes, type AuditOutcome, type AuditStart } from '../audit/index.js';
 import { GatewayError, errorMessage } from '../errors.js';
+import { observeCall } from './observe.js';
 import type { DownstreamSession } from './session.js';
 
 const MAX_RESULT_BYTES = 1024;
@@ -61,42 +62,35 @@ export async function withAudit(
   try {
     const result = await run();
     const isError = (result as { isError?: boolean }).isError === true;
+    const status = isError ? 'error' : 'ok';
+    const error = isError ? (firstText(result) ?? 'isError') : null;
+    const extra = details?.(result);
     if (call) {
       const json = JSON.stringify(result);
       call.end({
-        status: isError ? 'error' : 'ok',
-        error: isError ? (firstText(result) ?? 'isError') : null,
+        status,
+        error,
         responseBytes: Buffer.byteLength(json),
         result: storeResult ? truncateBytes(json, MAX_RESULT_BYTES) : null,
-        ...details?.(result),
+        ...extra,
       });
     }
-    count(session, start, isError ? 'error' : 'ok', started);
+    const structured = (result as { structuredContent?: Record<string, unknown> }).structuredContent;
+    observeCall(session, start, { status, started, outcome: extra, error: error ?? undefined, structured });
     return result;
   } catch (error) {
     const status = statusOf(error);
     // A router failure carries every attempt it made.
     const attempts = (error as { data?: { attempts?: unknown[] } }).data?.attempts;
-    call?.end({
+    const outcome = {
       status,
       error: errorMessage(error).slice(0, MAX_ERROR_CHARS),
       ...(attempts?.length ? { attempts: JSON.stringify(attempts) } : {}),
-    });
-    count(session, start, status, started);
+    };
+    call?.end(outcome);
+    observeCall(session, start, { status, started, outcome, error: outcome.error });
     throw error;
   }
-}
-
-/** The call in the metrics: tools by name, everything else by method (URIs are unbounded). */
-function count(session: DownstreamSession, start: AuditStart, status: string, started: number): void {
-  const label = start.method === 'tools/call' ? (start.exposedName ?? null) : start.method;
-  session.runtime.metrics?.call(
-    session.agent,
-    start.server ?? null,
-    label,
-    status,
-    (performance.now() - started) / 1000,
-  );
 }
 
 /** A call refused before it started (denied, quota, approval) is a row too. */
@@ -104,5 +98,9 @@ export function auditRefusal(session: DownstreamSession, start: AuditStart, erro
   const status = statusOf(error);
   session.runtime.audit?.refused(start, { status, error: errorMessage(error).slice(0, MAX_ERROR_CHARS) });
   // A refused call for a name the catalog does not know is counted as unknown (labels stay bounded).
-  count(session, start.server ? start : { ...start, exposedName: null }, status, performance.now());
+  observeCall(session, start.server ? start : { ...start, exposedName: null }, {
+    status,
+    started: performance.now(),
+    error: errorMessage(error).slice(0, MAX_ERROR_CHARS),
+  });
 }

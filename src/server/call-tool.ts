@@ -8,6 +8,7 @@ import type { Caller } from '../upstream/index.js';
 import { auditFields, auditRefusal, withAudit } from './audited.js';
 import { toolFailure } from './boundary.js';
 import { forwardParams, refusal, upstreamFor, type Params } from './forward.js';
+import { rememberTraceparent } from './observe.js';
 import type { DownstreamSession } from './session.js';
 
 /**
@@ -31,6 +32,7 @@ export async function callTool(session: DownstreamSession, params: Params & { na
     exposedName: name,
     args,
   };
+  rememberTraceparent(start, params._meta);
   const decision = session.visibility.tool(name);
   start.decision = decision.rule;
   if (!decision.allowed) {

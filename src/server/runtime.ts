@@ -4,6 +4,7 @@ import { toGatewayUri } from '../catalog/index.js';
 import type { LoadedConfig } from '../config/index.js';
 import { GatewayError, errorMessage } from '../errors.js';
 import { Metrics, type Logger } from '../observability/index.js';
+import type { Tracer } from '../observability/tracing.js';
 import type { AuditLog, AuditOutcome } from '../audit/index.js';
 import { parseSampleParams, type Router } from '../routing/index.js';
 import { sampleAuditDetails } from './tools/sample-tool.js';
@@ -54,6 +55,8 @@ export class Runtime {
   private readonly pins: PinStore | undefined;
   /** The model router, when servers.json has models routes (replaced on reload). */
   router: Router | undefined;
+  /** OpenTelemetry export, when OTEL_EXPORTER_OTLP_ENDPOINT is set (see app.ts). */
+  tracer: Tracer | undefined;
   /** Prometheus metrics (the gateway; not the commands that only look). */
   readonly metrics: Metrics | undefined;
   private pinTimer: NodeJS.Timeout | undefined;
@@ -85,6 +88,7 @@ export class Runtime {
           upstreams: () => this.pool.upstreams.values(),
           auditQueue: () => this.audit?.pendingOps ?? 0,
           inflight: () => this.inflightTotal,
+          targets: () => this.router?.health() ?? [],
         })
       : undefined;
     this.pins = options.pins;

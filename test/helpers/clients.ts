@@ -39,6 +39,8 @@ export interface CallOptions {
   onprogress?: (progress: Progress) => void;
   signal?: AbortSignal;
   timeout?: number;
+  /** Sent as the request's `params._meta` (a `traceparent`, say). */
+  meta?: Json;
 }
 
 export interface TestClient {
@@ -106,8 +108,8 @@ export async function connectClient(kind: ClientKind, target: Target, handlers: 
       kind,
       era: () => client.getServerVersion() && 'legacy',
       listTools: () => all((cursor) => client.listTools(cursor ? { cursor } : {}) as never, 'tools'),
-      callTool: (name, args = {}, options = {}) =>
-        client.callTool({ name, arguments: args }, undefined, options) as never,
+      callTool: (name, args = {}, { meta, ...options } = {}) =>
+        client.callTool({ name, arguments: args, ...(meta ? { _meta: meta } : {}) }, undefined, options) as never,
       readResource: (uri) => client.readResource({ uri }) as never,
       listResources: () => all((cursor) => client.listResources(cursor ? { cursor } : {}) as never, 'resources'),
       listResourceTemplates: () =>
@@ -144,7 +146,8 @@ export async function connectClient(kind: ClientKind, target: Target, handlers: 
     kind,
     era: () => client.getProtocolEra(),
     listTools: async () => (await client.listTools()).tools as never,
-    callTool: (name, args = {}, options = {}) => client.callTool({ name, arguments: args }, options) as never,
+    callTool: (name, args = {}, { meta, ...options } = {}) =>
+      client.callTool({ name, arguments: args, ...(meta ? { _meta: meta } : {}) }, options) as never,
     readResource: (uri) => client.readResource({ uri }) as never,
     listResources: async () => (await client.listResources()).resources as never,
     listResourceTemplates: async () => (await client.listResourceTemplates()).resourceTemplates as never,

@@ -34,7 +34,14 @@ describe.each(CASES)('$provider ($model)', ({ provider, model }) => {
     // 1200 × $3/M + 300 × $15/M
     expect(outcome.costUsd).toBeCloseTo(0.0081, 12);
     expect(outcome.attempts).toEqual([
-      { target, provider, model, status: 'ok', latencyMs: expect.any(Number) as number },
+      {
+        target,
+        provider,
+        model,
+        status: 'ok',
+        latencyMs: expect.any(Number) as number,
+        startedAt: expect.any(Number) as number,
+      },
     ]);
     expect(fake.requests).toHaveLength(1);
     expect(fake.requests[0]!.stream).toBe(false);

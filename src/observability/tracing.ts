@@ -1,0 +1,192 @@
+import { randomBytes } from 'node:crypto';
+import { errorMessage } from '../errors.js';
+import type { Logger } from './logger.js';
+
+/**
+ * OpenTelemetry traces, exported as OTLP/HTTP with JSON bodies to a collector. Loaded
+ * only when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is
+ * set; otherwise this module is never imported and calls pay nothing.
+ *
+ * Spans are recorded after the fact (a call's span is built when the call ends, from
+ * what the audit row also gets), batched, and sent off the hot path: every second, or
+ * when a batch is full. A collector that is down costs dropped spans and one warning a
+ * minute, never a slower call.
+ */
+
+export type AttributeValue = string | number | boolean;
+
+export interface SpanContext {
+  traceId: string;
+  spanId: string;
+}
+
+export interface SpanRecord extends SpanContext {
+  parentSpanId?: string | undefined;
+  name: string;
+  kind: 'internal' | 'server' | 'client';
+  /** Epoch milliseconds, fractional. */
+  startMs: number;
+  endMs: number;
+  attributes: Record<string, AttributeValue | undefined | null>;
+  /** Set for a failed operation: its status is ERROR with this message. */
+  error?: string | undefined;
+}
+
+const KIND = { internal: 1, server: 2, client: 3 } as const;
+const MAX_QUEUE = 4096;
+const MAX_BATCH = 512;
+const FLUSH_MS = 1000;
+const EXPORT_TIMEOUT_MS = 10_000;
+
+function otlpValue(value: AttributeValue) {
+  if (typeof value === 'string') return { stringValue: value };
+  if (typeof value === 'boolean') return { boolValue: value };
+  return Number.isInteger(value) ? { intValue: String(value) } : { doubleValue: value };
+}
+
+function otlpAttributes(attributes: Record<string, AttributeValue | undefined | null>) {
+  const out: { key: string; value: ReturnType<typeof otlpValue> }[] = [];
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value !== undefined && value !== null) out.push({ key, value: otlpValue(value) });
+  }
+  return out;
+}
+
+const nanos = (ms: number) => (BigInt(Math.round(ms * 1000)) * 1000n).toString();
+
+/** `k1=v1,k2=v2` with URL-encoded values, as the OTEL_* header and attribute variables are written. */
+export function parseKeyValues(text: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (text ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    const key = pair.slice(0, at).trim();
+    try {
+      out[key] = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      out[key] = pair.slice(at + 1).trim();
+    }
+  }
+  return out;
+}
+
+export interface TracerOptions {
+  /** The full traces URL (`…/v1/traces`). */
+  url: string;
+  headers: Record<string, string>;
+  resource: Record<string, AttributeValue>;
+  log: Logger;
+  version: string;
+}
+
+export class Tracer {
+  private queue: SpanRecord[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private sending: Promise<void> = Promise.resolve();
+  private dropped = 0;
+  private lastWarning = 0;
+
+  constructor(private readonly options: TracerOptions) {}
+
+  /** Ids for a new span: a new trace, or a child of `parent`. */
+  ids(parent?: SpanContext): SpanContext {
+    return { traceId: parent?.traceId ?? randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex') };
+  }
+
+  record(span: SpanRecord): void {
+    if (this.queue.length >= MAX_QUEUE) {
+      this.dropped++;
+      return;
+    }
+    this.queue.push(span);
+    if (this.queue.length >= MAX_BATCH) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS).unref();
+  }
+
+  /** Sends what is queued; resolves when every export started so far has ended. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      this.sending = this.sending.then(() => this.send(batch));
+    }
+    return this.sending;
+  }
+
+  private async send(batch: SpanRecord[]): Promise<void> {
+    const body = JSON.stringify({
+      resourceSpans: [
+        {
+          resource: { attributes: otlpAttributes(this.options.resource) },
+          scopeSpans: [
+            {
+              scope: { name: 'switchboard', version: this.options.version },
+              spans: batch.map((s) => ({
+                traceId: s.traceId,
+                spanId: s.spanId,
+                ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}),
+                name: s.name,
+                kind: KIND[s.kind],
+                startTimeUnixNano: nanos(s.startMs),
+                endTimeUnixNano: nanos(Math.max(s.endMs, s.startMs)),
+                attributes: otlpAttributes(s.attributes),
+                status: s.error === undefined ? { code: 1 } : { code: 2, message: s.error },
+              })),
+            },
+          ],
+        },
+      ],
+    });
+    try {
+      const response = await fetch(this.options.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...this.options.headers },
+        body,
+        signal: AbortSignal.timeout(EXPORT_TIMEOUT_MS),
+      });
+      await response.arrayBuffer().catch(() => undefined);
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    } catch (error) {
+      this.dropped += batch.length;
+      if (Date.now() - this.lastWarning > 60_000) {
+        this.lastWarning = Date.now();
+        this.options.log.warn('cannot export traces; spans are dropped', {
+          url: this.options.url,
+          error: errorMessage(error),
+          dropped: this.dropped,
+        });
+      }
+    }
+  }
+}
+
+/**
+ * The tracer the environment asks for, or undefined. Follows the OpenTelemetry SDK
+ * variables: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` (+ `/v1/traces`), `…_HEADERS`, `OTEL_SERVICE_NAME`,
+ * `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_SDK_DISABLED`, `OTEL_TRACES_EXPORTER=none`.
+ */
+export function tracerFromEnv(env: NodeJS.ProcessEnv, log: Logger, version: string): Tracer | undefined {
+  if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return undefined;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+  if (!url) return undefined;
+  const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL;
+  if (protocol && protocol !== 'http/json') {
+    log.warn('traces are exported as OTLP/HTTP with JSON bodies (http/json), whatever the protocol setting', {
+      protocol,
+    });
+  }
+  const resource: Record<string, AttributeValue> = {
+    ...parseKeyValues(env.OTEL_RESOURCE_ATTRIBUTES),
+    'service.name': env.OTEL_SERVICE_NAME || 'switchboard',
+    'service.version': version,
+  };
+  const headers = {
+    ...parseKeyValues(env.OTEL_EXPORTER_OTLP_HEADERS),
+    ...parseKeyValues(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
+  };
+  log.info('exporting traces', { url });
+  return new Tracer({ url, headers, resource, log, version });
+}

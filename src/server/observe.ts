@@ -1,0 +1,141 @@
+import type { AuditOutcome, AuditStart } from '../audit/index.js';
+// Types only: the tracing module itself is loaded by app.ts when OTEL_* asks for it.
+import type { SpanContext, Tracer } from '../observability/tracing.js';
+import type { Attempt } from '../routing/index.js';
+import type { DownstreamSession } from './session.js';
+
+/**
+ * What happens to a finished call besides its audit row: Prometheus counters, and an
+ * OpenTelemetry span (with one child span per model attempt, in the GenAI semantic
+ * conventions) when tracing is on. Everything here reads what the audit row gets.
+ */
+
+/** A W3C `traceparent` (`00-<trace>-<span>-<flags>`), as MCP clients put it in `params._meta`. */
+export function parseTraceparent(value: unknown): SpanContext | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-[\da-f]{2}$/.exec(value.trim());
+  if (!match || /^0+$/.test(match[1]!) || /^0+$/.test(match[2]!)) return undefined;
+  return { traceId: match[1]!, spanId: match[2]! };
+}
+
+/** The caller's trace (`params._meta.traceparent`), remembered per call without touching the audit row. */
+const parents = new WeakMap<AuditStart, SpanContext>();
+
+export function rememberTraceparent(start: AuditStart, meta: unknown): void {
+  const parent = parseTraceparent((meta as { traceparent?: unknown } | undefined)?.traceparent);
+  if (parent) parents.set(start, parent);
+}
+
+export interface Finished {
+  status: string;
+  /** performance.now() when the call reached the gateway. */
+  started: number;
+  outcome?: Partial<AuditOutcome> | undefined;
+  error?: string | undefined;
+  /** The tool result's structured content (the sample tool's stop reason). */
+  structured?: Record<string, unknown> | undefined;
+}
+
+export function observeCall(session: DownstreamSession, start: AuditStart, done: Finished): void {
+  const { runtime } = session;
+  const ended = performance.now();
+  const label = start.method === 'tools/call' ? (start.exposedName ?? null) : start.method;
+  runtime.metrics?.call(session.agent, start.server ?? null, label, done.status, (ended - done.started) / 1000);
+  const attempts = parseAttempts(done.outcome?.attempts);
+  const args = (start.args ?? {}) as Record<string, unknown>;
+  const route = typeof args.route === 'string' ? args.route : 'default';
+  if (attempts.length > 0) {
+    runtime.metrics?.modelCall({
+      route,
+      model: done.outcome?.model ?? null,
+      attempts,
+      inputTokens: done.outcome?.inputTokens ?? null,
+      outputTokens: done.outcome?.outputTokens ?? null,
+      costUsd: done.outcome?.costUsd ?? null,
+    });
+  }
+  if (runtime.tracer) traceCall(runtime.tracer, session, start, done, ended, attempts, route);
+}
+
+function parseAttempts(json: string | null | undefined): Attempt[] {
+  if (!json) return [];
+  try {
+    const parsed = JSON.parse(json) as unknown;
+    return Array.isArray(parsed) ? (parsed as Attempt[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+const wall = (perf: number) => performance.timeOrigin + perf;
+
+function traceCall(
+  tracer: Tracer,
+  session: DownstreamSession,
+  start: AuditStart,
+  done: Finished,
+  ended: number,
+  attempts: Attempt[],
+  route: string,
+): void {
+  const parent = parents.get(start);
+  const ids = tracer.ids(parent);
+  const tool = start.method === 'tools/call' ? (start.exposedName ?? undefined) : undefined;
+  const failed = done.status !== 'ok';
+  tracer.record({
+    ...ids,
+    parentSpanId: parent?.spanId,
+    name: tool ? `${start.method} ${tool}` : start.method,
+    kind: 'server',
+    startMs: wall(done.started),
+    endMs: wall(ended),
+    attributes: {
+      'mcp.method.name': start.method,
+      'mcp.session.id': session.id,
+      'gen_ai.operation.name': tool ? 'execute_tool' : undefined,
+      'gen_ai.tool.name': tool,
+      'network.transport': session.info.transport === 'stdio' ? 'pipe' : 'tcp',
+      'error.type': failed ? done.status : undefined,
+      'switchboard.agent': session.agent,
+      'switchboard.server': start.server ?? undefined,
+      'switchboard.status': done.status,
+      'switchboard.route': attempts.length ? route : undefined,
+      'switchboard.cost_usd': done.outcome?.costUsd ?? undefined,
+    },
+    error: failed ? (done.error ?? done.status) : undefined,
+  });
+  const args = (start.args ?? {}) as Record<string, unknown>;
+  const answered = attempts.findLast((a) => a.status === 'ok');
+  for (const attempt of attempts) {
+    if (attempt.status === 'skipped') continue;
+    const ok = attempt.status === 'ok';
+    const startMs = attempt.startedAt ?? wall(ended) - attempt.latencyMs;
+    const finishReason = ok && typeof done.structured?.stopReason === 'string' ? done.structured.stopReason : undefined;
+    tracer.record({
+      ...tracer.ids(ids),
+      parentSpanId: ids.spanId,
+      name: `chat ${attempt.model}`,
+      kind: 'client',
+      startMs,
+      endMs: startMs + attempt.latencyMs,
+      attributes: {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': attempt.provider,
+        'gen_ai.system': attempt.provider,
+        'gen_ai.request.model': attempt.model,
+        'gen_ai.response.model': ok && attempt === answered ? (done.outcome?.model ?? attempt.model) : undefined,
+        'gen_ai.request.max_tokens': typeof args.maxTokens === 'number' ? args.maxTokens : undefined,
+        'gen_ai.request.temperature': typeof args.temperature === 'number' ? args.temperature : undefined,
+        'gen_ai.usage.input_tokens': ok ? (done.outcome?.inputTokens ?? undefined) : undefined,
+        'gen_ai.usage.output_tokens': ok ? (done.outcome?.outputTokens ?? undefined) : undefined,
+        'gen_ai.response.finish_reasons': finishReason,
+        'error.type': ok ? undefined : (attempt.kind ?? attempt.status),
+        'http.response.status_code': attempt.httpStatus,
+        'switchboard.attempt.status': attempt.status,
+        'switchboard.attempt.ttft_ms': attempt.ttftMs,
+        'switchboard.route': route,
+      },
+      error: ok ? undefined : (attempt.error ?? attempt.status),
+    });
+  }
+}
