@@ -4,9 +4,9 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, type TestClient } from '../helpers/clients.js';
-import { startGatewayHttp } from '../helpers/gateway.js';
-import { RECORDER, ROOT, tempDir, writeConfig, writePolicy } from '../helpers/paths.js';
-import { killAll } from '../helpers/processes.js';
+import { gatewayStdio, startGatewayHttp } from '../helpers/gateway.js';
+import { BIN, RECORDER, ROOT, tempDir, writeConfig, writePolicy } from '../helpers/paths.js';
+import { killAll, runCommand, startProcess } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
@@ -209,5 +209,47 @@ describe('the dashboard API', () => {
     const page = await fetch(`${base}/`);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(page.headers.get('x-frame-options')).toBe('DENY');
+  });
+});
+
+describe('switchboard dashboard --db (beside a stdio gateway)', () => {
+  it("reads the stdio gateway's database and approves its waiting call across processes", async () => {
+    const dir = tempDir();
+    writePolicy(dir, 'default', { allow: ['*'], requireApproval: ['recorder__wait'] });
+    const config = writeConfig(dir, { mcpServers: { recorder: { command: 'node', args: [RECORDER] } } });
+    const db = path.join(dir, 'switchboard.db');
+    const client = await connectClient('v1', gatewayStdio(config, ['--db', db]));
+    await client.callTool('recorder__echo', { text: 'over stdio' });
+    const { match } = await startProcess(process.execPath, [BIN, 'dashboard', '--db', db, '--port', '0'], {
+      ready: /on (http:\/\/\S+\/)/,
+    });
+    const standalone = match[1]!;
+    const get = async (p: string) => (await fetch(`${standalone}api/${p}`)).json() as Promise<Record<string, unknown>>;
+    expect(await get('info')).toMatchObject({ live: false, auditing: true });
+    expect(JSON.stringify(await get('calls'))).toContain('recorder__echo');
+    expect(await get('upstreams')).toMatchObject({ live: null, pins: [] });
+
+    const waiting = client.callTool('recorder__wait', { ms: 1 });
+    const id = await waitFor('the call to wait', async () => {
+      const { rows } = (await get('approvals?status=pending')) as { rows: { id: number }[] };
+      return rows[0]?.id;
+    });
+    const decided = await fetch(`${standalone}api/approvals/${id}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ decision: 'approve' }),
+    });
+    expect(decided.status).toBe(200);
+    expect(JSON.stringify((await waiting).content)).toContain('waited');
+    await client.close();
+  });
+
+  it('refuses to serve off loopback without an admin token', async () => {
+    const dir = tempDir();
+    const config = writeConfig(dir, { mcpServers: {} });
+    await connectClient('v1', gatewayStdio(config)).then((c) => c.close()); // creates the database
+    const result = await runCommand(process.execPath, [BIN, 'dashboard', '--config', config, '--host', '0.0.0.0']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('refusing to serve the dashboard on 0.0.0.0 without SWITCHBOARD_ADMIN_TOKEN');
   });
 });
