@@ -5,6 +5,7 @@ import { openDatabase } from '../db/index.js';
 import { GatewayError } from '../errors.js';
 import { ApprovalQueue, type ApprovalStatus } from '../policy/index.js';
 import { table, truncate } from './format.js';
+import { status } from './style.js';
 
 interface ApprovalOptions {
   config: string;
@@ -36,7 +37,15 @@ export function approvalsList(
   process.stdout.write(
     table(
       ['id', 'asked', 'agent', 'tool', 'status', 'by', 'arguments'],
-      rows.map((r) => [String(r.id), r.createdAt, r.agent, r.tool, r.status, r.decidedBy ?? '', truncate(r.args, 60)]),
+      rows.map((r) => [
+        String(r.id),
+        r.createdAt,
+        r.agent,
+        r.tool,
+        status(r.status),
+        r.decidedBy ?? '',
+        truncate(r.args, 60),
+      ]),
     ) + '\n',
   );
   return 0;

@@ -15,6 +15,7 @@ import { loadConfig } from '../config/index.js';
 import { openDatabase, type Db } from '../db/index.js';
 import { GatewayError } from '../errors.js';
 import { table, truncate } from './format.js';
+import { status } from './style.js';
 
 export interface AuditCliOptions {
   config: string;
@@ -100,7 +101,7 @@ export function formatRows(rows: AuditRow[], format: 'table' | 'json' | 'csv', h
       r.ts.replace('T', ' ').slice(0, 19),
       r.agent,
       r.exposedName ?? `${r.method}${r.server ? ` ${r.server}` : ''}`,
-      r.status,
+      status(r.status),
       r.latencyMs === null ? '' : r.latencyMs.toFixed(1),
       truncate(r.error ?? '', 60),
     ]),

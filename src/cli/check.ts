@@ -3,6 +3,7 @@ import { createLogger } from '../observability/index.js';
 import { createRuntime, type PathOptions } from '../app.js';
 import type { Upstream } from '../upstream/index.js';
 import { table } from './format.js';
+import { green, red, spinner } from './style.js';
 
 /**
  * `switchboard check`: validates the config, connects to every upstream (a line each,
@@ -36,11 +37,21 @@ export async function check(options: PathOptions & { format: 'text' | 'json' }):
   const describe = (u: Upstream): string => {
     const head = `${u.name.padEnd(width)}  ${u.transportKind.padEnd(5)}`;
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    if (u.status !== 'ready') return `  ✗ ${head}  ${u.lastError ?? u.status}`;
+    if (u.status !== 'ready') return `  ${red('✗')} ${head}  ${u.lastError ?? u.status}`;
     const l = u.lists;
-    return `  ✓ ${head}  ${u.protocolVersion ?? '?'}  ${l.tools.length} tools, ${l.prompts.length} prompts, ${l.resources.length} resources, ${l.templates.length} templates  (${seconds} s)`;
+    return `  ${green('✓')} ${head}  ${u.protocolVersion ?? '?'}  ${l.tools.length} tools, ${l.prompts.length} prompts, ${l.resources.length} resources, ${l.templates.length} templates  (${seconds} s)`;
   };
-  await Promise.all(upstreams.map((u) => u.connect().then(() => out(describe(u)))));
+  let settled = 0;
+  const spin = text ? spinner(() => `connecting… ${settled}/${upstreams.length}`) : undefined;
+  await Promise.all(
+    upstreams.map((u) =>
+      u.connect().then(() => {
+        settled++;
+        spin?.line(describe(u));
+      }),
+    ),
+  );
+  spin?.stop();
   for (const name of disabled) out(`  - ${name.padEnd(width)}  disabled`);
   runtime.rebuild();
   const reports = runtime.catalog.nameReports();
@@ -52,7 +63,7 @@ export async function check(options: PathOptions & { format: 'text' | 'json' }):
     out(
       `\nPolicies in ${runtime.policies.dir}: ${agents.length ? agents.join(', ') : '(none: every agent is refused everything)'}`,
     );
-    for (const problem of policyErrors) out(`  ✗ ${problem}`);
+    for (const problem of policyErrors) out(`  ${red('✗')} ${problem}`);
     if (reports.length > 0) {
       out('\nRenamed to fit ^[A-Za-z0-9_-]{1,64}$ or to avoid a collision:');
       out(
@@ -64,8 +75,8 @@ export async function check(options: PathOptions & { format: 'text' | 'json' }):
     }
     out(
       failed.length === 0
-        ? '\nAll upstreams connected.'
-        : `\n${failed.length} of ${upstreams.length} upstream(s) failed.`,
+        ? `\n${green('All upstreams connected.')}`
+        : `\n${red(`${failed.length} of ${upstreams.length} upstream(s) failed.`)}`,
     );
     if (policyErrors.length > 0) out(`${policyErrors.length} policy problem(s).`);
   } else {
