@@ -59,16 +59,19 @@ async function api(path, init = {}) {
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(`api/${path}`, { ...init, headers });
   const body = await response.json().catch(() => ({}));
+  // The API answers { error: "…" }; the origin guard answers JSON-RPC's { error: { message } }.
+  const message = typeof body.error === 'string' ? body.error : body.error?.message;
   if (response.status === 401) {
-    askForToken(body.error);
-    throw new Error(body.error ?? 'unauthorized');
+    askForToken(message);
+    throw new Error(message ?? 'unauthorized');
   }
-  if (!response.ok) throw new Error(body.error ?? `${response.status} ${response.statusText}`);
+  if (!response.ok) throw new Error(message ?? `${response.status} ${response.statusText}`);
   return body;
 }
 
 function askForToken(reason) {
   const notice = document.getElementById('notice');
+  if (!notice.hidden && document.getElementById('admin-token')) return; // already asking: keep what is typed
   notice.hidden = false;
   notice.replaceChildren(
     h('span', {}, `${reason ?? 'An admin token is needed'}. `),
@@ -155,6 +158,16 @@ function setParams(params) {
 // ── pages ────────────────────────────────────────────────────────────────────────────
 
 let timer;
+/** Bumped on every render: a page that finished loading after the user left it must not start polling. */
+let generation = 0;
+/** Polls `fn` while the page is the current one and the tab is visible. */
+function poll(gen, fn) {
+  if (gen !== generation) return;
+  clearInterval(timer);
+  timer = setInterval(() => {
+    if (!document.hidden) fn();
+  }, REFRESH_MS);
+}
 let facets = { agents: [], servers: [], tools: [] };
 let selected;
 
@@ -178,7 +191,7 @@ function periodSelect(id, value, onchange) {
   );
 }
 
-async function callsPage(root) {
+async function callsPage(root, gen) {
   const { params } = route();
   const changed = (key) => (event) => {
     const next = new URLSearchParams(route().params);
@@ -208,7 +221,7 @@ async function callsPage(root) {
       facets.tools.map((t) => h('option', { value: t })),
     ),
     select('f-status', 'status', STATUSES, params.get('status') ?? '', changed('status')),
-    periodSelect('f-since', params.get('since') ?? '', changed('since')),
+    periodSelect('f-since', params.get('since') ?? '24h', changed('since')),
     h('span', { class: 'muted', id: 'calls-count' }),
   );
   const count = filters.querySelector('#calls-count');
@@ -220,6 +233,8 @@ async function callsPage(root) {
   async function refresh(force = false) {
     const q = new URLSearchParams(route().params);
     q.set('limit', '200');
+    // The default period bounds what each poll reads; "all time" is an explicit choice.
+    if (!q.has('since')) q.set('since', '24h');
     const { rows } = await api(`calls?${q}`);
     const signature = JSON.stringify(rows.map((r) => [r.id, r.status]));
     if (!force && signature === last) return;
@@ -267,10 +282,7 @@ async function callsPage(root) {
     if (selected !== undefined && rows.some((r) => r.id === selected)) void showCall(detail, selected);
   }
   await refresh(true);
-  timer = setInterval(
-    () => refresh().then(() => showOk(`live · updated ${new Date().toLocaleTimeString()}`), showError),
-    REFRESH_MS,
-  );
+  poll(gen, () => refresh().then(() => showOk(`live · updated ${new Date().toLocaleTimeString()}`), showError));
 }
 
 async function showCall(detail, id) {
@@ -426,8 +438,8 @@ async function statsPage(root) {
   const period = since ? `&since=${since}` : '';
   const [main, agents, models] = await Promise.all([
     api(`stats?by=${by}${period}`),
-    api(`stats?by=agent${period}`),
-    api(`stats?by=model${period}`),
+    api(`stats?by=agent${period}&timeline=0`),
+    api(`stats?by=model${period}&timeline=0`),
   ]);
   const total = main.rows.reduce((n, r) => n + r.count, 0);
   const errors = main.rows.reduce((n, r) => n + r.errors, 0);
@@ -568,7 +580,7 @@ async function upstreamsPage(root) {
   document.getElementById('pins-count').textContent = pins.length ? String(pins.length) : '';
 }
 
-async function approvalsPage(root) {
+async function approvalsPage(root, gen) {
   let last = '';
   async function refresh() {
     const { rows } = await api('approvals?limit=100');
@@ -626,7 +638,7 @@ async function approvalsPage(root) {
     document.getElementById('approvals-count').textContent = pending.length ? String(pending.length) : '';
   }
   await refresh();
-  timer = setInterval(() => refresh().catch(showError), REFRESH_MS);
+  poll(gen, () => refresh().catch(showError));
 }
 
 async function dupesPage(root) {
@@ -692,6 +704,7 @@ const PAGES = {
 
 async function render() {
   clearInterval(timer);
+  const gen = ++generation;
   const { page } = route();
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.page === page);
   // Each view renders into its own container: a late answer for a page the user already
@@ -699,7 +712,7 @@ async function render() {
   const root = h('div');
   document.getElementById('page').replaceChildren(root);
   try {
-    await (PAGES[page] ?? callsPage)(root);
+    await (PAGES[page] ?? callsPage)(root, gen);
     showOk(`updated ${new Date().toLocaleTimeString()}`);
   } catch (error) {
     showError(error);
@@ -708,6 +721,7 @@ async function render() {
 
 /** The header's counters stay current on every page. */
 async function counters() {
+  if (!token() || document.hidden) return;
   try {
     const [{ rows }, { pins }] = await Promise.all([api('approvals?status=pending&limit=1000'), api('upstreams')]);
     document.getElementById('approvals-count').textContent = rows.length ? String(rows.length) : '';
@@ -718,6 +732,13 @@ async function counters() {
 }
 
 async function start() {
+  // The gateway prints the dashboard's address with its token in the fragment (never sent
+  // to a server): keep it for this tab and take it out of the address bar.
+  const given = /[#&]token=([^&]+)/.exec(location.hash);
+  if (given) {
+    sessionStorage.setItem('switchboard-admin-token', decodeURIComponent(given[1]));
+    history.replaceState(null, '', '#/calls');
+  }
   const info = await api('info').catch((error) => {
     showError(error);
     return undefined;

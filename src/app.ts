@@ -108,10 +108,10 @@ export function buildRouter(config: LoadedConfig, log: Logger): Router | undefin
 
 /** Marks calls a killed gateway left unfinished, and applies retention (now and every 6 hours). */
 function maintainAudit(runtime: Runtime, log: Logger): NodeJS.Timeout | undefined {
-  const audit = runtime.audit;
-  if (!audit) return undefined;
   const abandoned = runtime.approvals?.expireAbandoned() ?? 0;
   if (abandoned > 0) log.warn('approvals left waiting by a stopped gateway were expired', { approvals: abandoned });
+  const audit = runtime.audit;
+  if (!audit) return undefined;
   const interrupted = audit.recoverInterrupted();
   if (interrupted > 0) {
     log.warn('audit rows left unfinished by a stopped gateway were marked interrupted', { rows: interrupted });
@@ -121,6 +121,7 @@ function maintainAudit(runtime: Runtime, log: Logger): NodeJS.Timeout | undefine
   const prune = () => {
     try {
       const deleted = audit.prune(days);
+      runtime.approvals?.prune(days);
       if (deleted > 0) log.info('old audit rows deleted', { rows: deleted, retainDays: days });
     } catch (error) {
       log.error('cannot prune the audit log', { error: errorMessage(error) });
@@ -157,7 +158,7 @@ async function openFrontDoor(runtime: Runtime, options: ServeOptions, log: Logge
         `  upstreams: ${[...runtime.pool.upstreams.keys()].join(', ') || '(none)'}\n` +
         `  agents: ${runtime.policies.agents().join(', ') || '(none: add policies/<agent>.json)'}\n` +
         `  connect an MCP client to ${door.url} (streamable HTTP), or check ${door.url.replace(/\/mcp$/, '/healthz')}\n` +
-        `  dashboard: ${door.url.replace(/\/mcp$/, '/')}\n`,
+        `  dashboard: ${door.dashboard}\n`,
     );
     return { ...door, closed: new Promise(() => undefined) };
   }

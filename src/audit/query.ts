@@ -38,7 +38,14 @@ function where(filter: AuditFilter): { sql: string; params: unknown[] } {
   if (filter.agent) add('agent = ?', filter.agent);
   if (filter.server) add('server = ?', filter.server);
   if (filter.status) add('status = ?', filter.status);
-  if (filter.since !== undefined) add('ts_ms >= ?', filter.since);
+  if (filter.since !== undefined) {
+    add('ts_ms >= ?', filter.since);
+    // Bounds the scan to the period's rows by id (the primary key) through the time index,
+    // so a filter without an index of its own (status, tool) does not read the whole
+    // table. It never drops a matching row: the smallest id of the period is at most
+    // the id of any row in it, whatever order the clock went in.
+    add('id >= (SELECT MIN(id) FROM audit WHERE ts_ms >= ?)', filter.since);
+  }
   if (filter.until !== undefined) add('ts_ms <= ?', filter.until);
   if (filter.afterId !== undefined) add('id > ?', filter.afterId);
   if (filter.tool && !/[*?]/.test(filter.tool)) add('exposed_name = ?', filter.tool);

@@ -5,7 +5,7 @@ import express from 'express';
 import { databaseFile } from '../app.js';
 import { PinStore } from '../catalog/index.js';
 import { loadConfig } from '../config/index.js';
-import { dashboard } from '../dashboard/index.js';
+import { adminToken, dashboard, dashboardUrl } from '../dashboard/index.js';
 import { openDatabase } from '../db/index.js';
 import { GatewayError } from '../errors.js';
 import { ApprovalQueue } from '../policy/index.js';
@@ -28,8 +28,8 @@ export async function dashboardCommand(options: DashboardOptions): Promise<numbe
   const file = options.db ?? databaseFile(loadConfig(options.config), undefined);
   if (!existsSync(file)) throw new GatewayError('not_found', `no database at ${file} (pass --db or --config)`);
   const loopback = isLoopbackHost(options.host);
-  const adminToken = process.env.SWITCHBOARD_ADMIN_TOKEN || undefined;
-  if (!loopback && adminToken === undefined) {
+  const admin = adminToken(loopback);
+  if (admin === undefined) {
     throw new GatewayError(
       'config_invalid',
       `refusing to serve the dashboard on ${options.host} without SWITCHBOARD_ADMIN_TOKEN: anyone who can reach it could read the audit log and approve calls`,
@@ -42,7 +42,7 @@ export async function dashboardCommand(options: DashboardOptions): Promise<numbe
   app.use(
     dashboard(
       { db, pins: new PinStore(db), approvals: new ApprovalQueue(db), auditing: true, version: GATEWAY_VERSION },
-      { loopback, adminToken },
+      { adminToken: admin.token },
     ),
   );
   const server = createServer(app);
@@ -53,7 +53,9 @@ export async function dashboardCommand(options: DashboardOptions): Promise<numbe
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  process.stderr.write(`Switchboard dashboard for ${file} on http://${host}:${address.port}/\n`);
+  process.stderr.write(
+    `Switchboard dashboard for ${file} on ${dashboardUrl(`http://${host}:${address.port}`, admin)}\n`,
+  );
   await new Promise<void>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
   });

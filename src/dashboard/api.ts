@@ -20,10 +20,13 @@ export interface DashboardSources {
 }
 
 export interface DashboardAccess {
-  /** Bound to a loopback address: reading needs no token. */
-  loopback: boolean;
-  /** `SWITCHBOARD_ADMIN_TOKEN`: required for decisions, and for everything off loopback. */
-  adminToken: string | undefined;
+  /**
+   * Every API request needs it: `SWITCHBOARD_ADMIN_TOKEN`, or one made up at start on a
+   * loopback bind and printed in the dashboard's address. Without it, anything that can
+   * reach the port (an agent with a shell, another user of the machine, a reverse proxy's
+   * clients) could read every agent's arguments and approve its own waiting calls.
+   */
+  adminToken: string;
 }
 
 const STATS_KEYS: readonly StatsKey[] = ['agent', 'server', 'tool', 'status', 'model'];
@@ -123,29 +126,18 @@ export function dashboardApi(sources: DashboardSources, access: DashboardAccess)
   const api = express.Router();
   const { db, pins, approvals } = sources;
 
-  // Off loopback everything needs the admin token; on loopback only decisions do, and
-  // only when one is set. (Foreign origins and hosts were already refused by the origin
-  // guard; decisions also need a JSON body, which a cross-site form cannot send.)
-  const isAdmin = (req: Request) => {
-    const token = bearer(req);
-    return access.adminToken !== undefined && token !== undefined && sameToken(token, access.adminToken);
-  };
+  // Every request needs the admin token. (Foreign origins and hosts were already refused
+  // by the origin guard; decisions also need a JSON body, which a cross-site form cannot send.)
   api.use((req: Request, res: Response, next: NextFunction) => {
-    if (access.loopback || isAdmin(req)) return next();
-    res
-      .status(401)
-      .set('www-authenticate', 'Bearer realm="switchboard-dashboard"')
-      .json({ error: 'the dashboard needs the admin token (SWITCHBOARD_ADMIN_TOKEN) off loopback' });
+    const token = bearer(req);
+    if (token !== undefined && sameToken(token, access.adminToken)) return next();
+    res.status(401).set('www-authenticate', 'Bearer realm="switchboard-dashboard"').json({
+      error:
+        'the dashboard needs its admin token: SWITCHBOARD_ADMIN_TOKEN, or the one in the address the gateway printed',
+    });
   });
   const json = express.json({ limit: '16kb' });
   const decision = (req: Request, res: Response, next: NextFunction) => {
-    if (access.adminToken !== undefined && !isAdmin(req)) {
-      res
-        .status(401)
-        .set('www-authenticate', 'Bearer realm="switchboard-dashboard"')
-        .json({ error: 'decisions need the admin token (SWITCHBOARD_ADMIN_TOKEN)' });
-      return;
-    }
     if (!req.is('application/json')) {
       res.status(415).json({ error: 'send a JSON body (content-type: application/json)' });
       return;
@@ -158,7 +150,6 @@ export function dashboardApi(sources: DashboardSources, access: DashboardAccess)
       version: sources.version,
       live: sources.upstreams !== undefined,
       auditing: sources.auditing,
-      adminTokenSet: access.adminToken !== undefined,
       file: db.name,
     });
   });
@@ -186,7 +177,7 @@ export function dashboardApi(sources: DashboardSources, access: DashboardAccess)
       by,
       since: new Date(since).toISOString(),
       rows: auditStats(db, by, { ...filter(req), since, limit: undefined }),
-      timeline: timeline(db, since, int(req, 'buckets', 30, 200)),
+      timeline: query(req, 'timeline') === '0' ? [] : timeline(db, since, int(req, 'buckets', 30, 200)),
     });
   });
 

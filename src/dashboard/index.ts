@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { dashboardApi, type DashboardAccess, type DashboardSources } from './api.js';
@@ -23,10 +24,26 @@ const CSP = [
 ].join('; ');
 
 /**
- * The dashboard: `/` (the page), `/assets/*` and `/api/*`. Off loopback it exists only
- * with `SWITCHBOARD_ADMIN_TOKEN` set, and then every API call needs that token.
+ * The admin token of a dashboard: `SWITCHBOARD_ADMIN_TOKEN`, or on a loopback bind one
+ * made up now (printed in the dashboard's address, `/#token=…`, as Jupyter does).
+ * Undefined off loopback without the variable: the dashboard is then off.
  */
-export function dashboard(sources: DashboardSources, access: DashboardAccess): express.Router {
+export function adminToken(loopback: boolean): { token: string; generated: boolean } | undefined {
+  const fromEnv = process.env.SWITCHBOARD_ADMIN_TOKEN;
+  if (fromEnv) return { token: fromEnv, generated: false };
+  return loopback ? { token: randomBytes(24).toString('base64url'), generated: true } : undefined;
+}
+
+/** Where to open the dashboard: with the token in the fragment (never sent to a server) when it was made up. */
+export function dashboardUrl(base: string, admin: { token: string; generated: boolean }): string {
+  return admin.generated ? `${base}/#token=${admin.token}` : `${base}/ (sign in with SWITCHBOARD_ADMIN_TOKEN)`;
+}
+
+/**
+ * The dashboard: `/` (the page), `/assets/*` and `/api/*`; every API call needs the
+ * admin token. Without one (off loopback with no SWITCHBOARD_ADMIN_TOKEN) it is off.
+ */
+export function dashboard(sources: DashboardSources, access: DashboardAccess | undefined): express.Router {
   const router = express.Router();
   router.use((_req, res, next) => {
     res.set({
@@ -38,7 +55,7 @@ export function dashboard(sources: DashboardSources, access: DashboardAccess): e
     });
     next();
   });
-  if (!access.loopback && access.adminToken === undefined) {
+  if (access === undefined) {
     router.get(['/', '/api/*path'], (_req, res) => {
       res
         .status(404)

@@ -60,7 +60,7 @@ describe('tracerFromEnv', () => {
     expect(json.length).toBeGreaterThan(0);
     const out = sent.resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
     expect(out.startTimeUnixNano).toBe('1000000');
-    expect(out.status).toEqual({ code: 1 });
+    expect(out.status).toEqual({ code: 0 });
     expect(out.attributes).toEqual([
       { key: 'n', value: { intValue: '1' } },
       { key: 'f', value: { doubleValue: 0.5 } },

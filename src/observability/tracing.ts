@@ -13,7 +13,10 @@ import type { Logger } from './logger.js';
  * minute, never a slower call.
  */
 
-export type AttributeValue = string | number | boolean;
+/** `{ double }` keeps a number a double when it happens to be whole (a cost of 0). */
+export type AttributeValue = string | number | boolean | string[] | { double: number };
+
+export const double = (value: number): { double: number } => ({ double: value });
 
 export interface SpanContext {
   traceId: string;
@@ -38,14 +41,23 @@ const MAX_BATCH = 512;
 const FLUSH_MS = 1000;
 const EXPORT_TIMEOUT_MS = 10_000;
 
-function otlpValue(value: AttributeValue) {
+type OtlpValue =
+  | { stringValue: string }
+  | { boolValue: boolean }
+  | { intValue: string }
+  | { doubleValue: number }
+  | { arrayValue: { values: OtlpValue[] } };
+
+function otlpValue(value: AttributeValue): OtlpValue {
   if (typeof value === 'string') return { stringValue: value };
   if (typeof value === 'boolean') return { boolValue: value };
+  if (Array.isArray(value)) return { arrayValue: { values: value.map((v) => ({ stringValue: v })) } };
+  if (typeof value === 'object') return { doubleValue: value.double };
   return Number.isInteger(value) ? { intValue: String(value) } : { doubleValue: value };
 }
 
 function otlpAttributes(attributes: Record<string, AttributeValue | undefined | null>) {
-  const out: { key: string; value: ReturnType<typeof otlpValue> }[] = [];
+  const out: { key: string; value: OtlpValue }[] = [];
   for (const [key, value] of Object.entries(attributes)) {
     if (value !== undefined && value !== null) out.push({ key, value: otlpValue(value) });
   }
@@ -82,7 +94,8 @@ export interface TracerOptions {
 export class Tracer {
   private queue: SpanRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private sending: Promise<void> = Promise.resolve();
+  /** One export at a time: a slow collector makes spans wait in the bounded queue, not pile up in requests. */
+  private inflight: Promise<void> | undefined;
   private dropped = 0;
   private lastWarning = 0;
 
@@ -99,19 +112,38 @@ export class Tracer {
       return;
     }
     this.queue.push(span);
-    if (this.queue.length >= MAX_BATCH) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS).unref();
+    if (this.queue.length >= MAX_BATCH) this.pump();
+    else this.schedule();
   }
 
-  /** Sends what is queued; resolves when every export started so far has ended. */
-  flush(): Promise<void> {
+  /** Sends what is queued, waiting at most `deadlineMs` (at shutdown); what is left is dropped. */
+  async flush(deadlineMs = 5_000): Promise<void> {
+    const until = Date.now() + deadlineMs;
     clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      this.sending = this.sending.then(() => this.send(batch));
+    while ((this.queue.length > 0 || this.inflight) && Date.now() < until) {
+      this.pump();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.inflight, new Promise((resolve) => (timer = setTimeout(resolve, until - Date.now())))]);
+      clearTimeout(timer);
     }
-    return this.sending;
+  }
+
+  private schedule(): void {
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.pump();
+    }, FLUSH_MS).unref();
+  }
+
+  private pump(): void {
+    if (this.inflight || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, MAX_BATCH);
+    this.inflight = this.send(batch).finally(() => {
+      this.inflight = undefined;
+      if (this.queue.length >= MAX_BATCH) this.pump();
+      else if (this.queue.length > 0) this.schedule();
+    });
   }
 
   private async send(batch: SpanRecord[]): Promise<void> {
@@ -131,7 +163,8 @@ export class Tracer {
                 startTimeUnixNano: nanos(s.startMs),
                 endTimeUnixNano: nanos(Math.max(s.endMs, s.startMs)),
                 attributes: otlpAttributes(s.attributes),
-                status: s.error === undefined ? { code: 1 } : { code: 2, message: s.error },
+                // Success stays UNSET (0), as instrumentation should leave it; failure is ERROR (2).
+                status: s.error === undefined ? { code: 0 } : { code: 2, message: s.error },
               })),
             },
           ],
@@ -178,10 +211,11 @@ export function tracerFromEnv(env: NodeJS.ProcessEnv, log: Logger, version: stri
       protocol,
     });
   }
+  const attributes = parseKeyValues(env.OTEL_RESOURCE_ATTRIBUTES);
   const resource: Record<string, AttributeValue> = {
-    ...parseKeyValues(env.OTEL_RESOURCE_ATTRIBUTES),
-    'service.name': env.OTEL_SERVICE_NAME || 'switchboard',
     'service.version': version,
+    ...attributes,
+    'service.name': env.OTEL_SERVICE_NAME || attributes['service.name'] || 'switchboard',
   };
   const headers = {
     ...parseKeyValues(env.OTEL_EXPORTER_OTLP_HEADERS),

@@ -86,4 +86,15 @@ describe('ApprovalQueue', () => {
     expect(queue.get(dead)).toMatchObject({ status: 'expired', decidedBy: 'gateway' });
     expect(queue.get(live)?.status).toBe('pending');
   });
+
+  it('refuses to approve a call whose gateway died (it would never run), and does not list it as waiting', () => {
+    const db = open();
+    const queue = new ApprovalQueue(db);
+    const orphan = queue.open(request);
+    const mine = queue.open(request);
+    db.prepare('UPDATE approvals SET owner = ? WHERE id = ?').run(`${hostname()}:2147483646`, orphan);
+    expect(queue.decide(orphan, 'approved', 'dashboard')).toBe(false);
+    expect(queue.get(orphan)?.status).toBe('expired');
+    expect(queue.list({ status: 'pending' }).map((r) => r.id)).toEqual([mine]); // this process's own row stays
+  });
 });

@@ -29,6 +29,9 @@ export interface ApprovalDecision {
 const SELECT = `id, created_at AS createdAt, agent, server, tool, rule, args, status,
   decided_at AS decidedAt, decided_by AS decidedBy`;
 
+/** This process's rows are alive (ownerAlive treats them as left over from a start). */
+const alive = (owner: string | null) => owner === OWNER || ownerAlive(owner);
+
 /** How often a waiting call looks for a decision written by another process. */
 const POLL_MS = 250;
 
@@ -42,6 +45,7 @@ export class ApprovalQueue {
   private readonly insert;
   private readonly update;
   private readonly status;
+  private readonly ownerOf;
   private readonly waiters = new Map<number, (decision: ApprovalDecision) => void>();
   private timer: NodeJS.Timeout | undefined;
 
@@ -55,6 +59,7 @@ export class ApprovalQueue {
        WHERE id = ? AND status = 'pending'`,
     );
     this.status = db.prepare('SELECT status, decided_by AS decidedBy FROM approvals WHERE id = ?');
+    this.ownerOf = db.prepare("SELECT owner FROM approvals WHERE id = ? AND status = 'pending'");
   }
 
   /** Records a call that waits for a person; returns its id. */
@@ -94,14 +99,23 @@ export class ApprovalQueue {
    * expired, or its call was cancelled) or does not exist.
    */
   decide(id: number, status: 'approved' | 'denied', by: string): boolean {
+    // A call whose gateway died will never run: approving it would only look like it did.
+    const owner = this.ownerOf.get(id) as { owner: string | null } | undefined;
+    if (owner?.owner && !alive(owner.owner)) {
+      this.close(id, 'expired', 'gateway');
+      return false;
+    }
     const changed = this.update.run(status, new Date().toISOString(), by, id).changes === 1;
     if (changed) this.waiters.get(id)?.({ status, by });
     return changed;
   }
 
-  /** Ends a row nobody decided: its call timed out, was cancelled, or the client answered. */
-  close(id: number, status: ApprovalStatus, by: string): void {
-    this.update.run(status, new Date().toISOString(), by, id);
+  /**
+   * Ends a row nobody decided (its call timed out or was cancelled). False when it was
+   * no longer pending: someone decided first.
+   */
+  close(id: number, status: ApprovalStatus, by: string): boolean {
+    return this.update.run(status, new Date().toISOString(), by, id).changes === 1;
   }
 
   get(id: number): ApprovalRow | undefined {
@@ -110,6 +124,7 @@ export class ApprovalQueue {
 
   /** Pending calls first (oldest first), then the most recent decisions. */
   list(options: { status?: ApprovalStatus | undefined; limit?: number | undefined } = {}): ApprovalRow[] {
+    this.expireAbandoned(); // a dead gateway's calls are not shown as waiting
     const limit = options.limit ?? 100;
     if (options.status) {
       return this.db
@@ -124,6 +139,12 @@ export class ApprovalQueue {
       .all(limit) as ApprovalRow[];
   }
 
+  /** Decided rows older than `days` go (their arguments are kept no longer than the audit log's). */
+  prune(days: number): number {
+    const cutoff = new Date(Date.now() - days * 86_400_000).toISOString();
+    return this.db.prepare("DELETE FROM approvals WHERE status != 'pending' AND created_at < ?").run(cutoff).changes;
+  }
+
   /** Pending rows of a gateway that died while they waited can never be answered: expire them. */
   expireAbandoned(): number {
     const rows = this.db.prepare("SELECT id, owner FROM approvals WHERE status = 'pending'").all() as {
@@ -132,7 +153,7 @@ export class ApprovalQueue {
     }[];
     let expired = 0;
     for (const row of rows) {
-      if (ownerAlive(row.owner)) continue;
+      if (alive(row.owner)) continue;
       this.close(row.id, 'expired', 'gateway');
       expired++;
     }

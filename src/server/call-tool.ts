@@ -8,7 +8,7 @@ import type { Caller } from '../upstream/index.js';
 import { auditFields, auditRefusal, withAudit } from './audited.js';
 import { toolFailure } from './boundary.js';
 import { forwardParams, refusal, upstreamFor, type Params } from './forward.js';
-import { rememberTraceparent } from './observe.js';
+import { rememberArrival } from './observe.js';
 import type { DownstreamSession } from './session.js';
 
 /**
@@ -32,7 +32,7 @@ export async function callTool(session: DownstreamSession, params: Params & { na
     exposedName: name,
     args,
   };
-  rememberTraceparent(start, params._meta);
+  rememberArrival(start, params._meta);
   const decision = session.visibility.tool(name);
   start.decision = decision.rule;
   if (!decision.allowed) {
@@ -171,31 +171,30 @@ async function askApproval(
           .wait(queued, both)
           .then((d): Answer => ({ approved: d.status === 'approved', why: `${d.status} by ${d.by}` }));
   fromQueue.catch(() => undefined); // rejected on abort; the race below reports why
-  let answer: Answer;
+  let answer: Answer | undefined;
   try {
     answer = await new Promise<Answer>((resolve, reject) => {
       both.addEventListener('abort', () => reject(both.reason), { once: true });
       Promise.race([fromClient, fromQueue]).then(resolve, reject);
     });
   } catch (error) {
-    if (queued !== undefined) queue!.close(queued, signal.aborted ? 'cancelled' : 'expired', 'gateway');
-    if (error instanceof GatewayError && error.code === 'capability_missing') {
-      throw new GatewayError(
-        'approval_denied',
-        `${tool} needs a person's approval (requireApproval: ${rule}), but this client cannot ask one: it does not support elicitation`,
-      );
+    // Closing fails when someone decided meanwhile (another process, seen only on the next
+    // poll): a decision stored before the deadline is honoured, not lost.
+    const closed = queued === undefined || queue!.close(queued, signal.aborted ? 'cancelled' : 'expired', 'gateway');
+    const stored = closed || signal.aborted ? undefined : queue!.get(queued!);
+    if (stored?.status === 'approved' || stored?.status === 'denied') {
+      answer = { approved: stored.status === 'approved', why: `${stored.status} by ${stored.decidedBy}` };
+    } else {
+      throw refusalOf(error, {
+        tool,
+        rule,
+        timeoutMs,
+        timedOut: timeout.aborted && !signal.aborted,
+        signal,
+        queued,
+        clientCannotAsk,
+      });
     }
-    if (timeout.aborted && !signal.aborted) {
-      const where = clientCannotAsk
-        ? ` (this client cannot ask a person; approve pending calls on the dashboard or with \`switchboard approvals approve ${queued}\`)`
-        : '';
-      throw new GatewayError(
-        'approval_denied',
-        `${tool} was not approved: no answer within ${formatDelay(timeoutMs)}${where}`,
-      );
-    }
-    if (signal.aborted) throw error;
-    throw new GatewayError('approval_denied', `${tool} was not approved: ${errorMessage(error)}`);
   } finally {
     settled.abort(); // withdraws the elicitation the queue beat, stops the queue's wait
   }
@@ -208,4 +207,36 @@ async function askApproval(
     }
   }
   if (!answer.approved) throw new GatewayError('approval_denied', `${tool} was not approved (${answer.why})`);
+}
+
+/** Why a call waiting for approval was not approved, for the agent. */
+function refusalOf(
+  error: unknown,
+  c: {
+    tool: string;
+    rule: string;
+    timeoutMs: number;
+    timedOut: boolean;
+    signal: AbortSignal;
+    queued: number | undefined;
+    clientCannotAsk: boolean;
+  },
+): unknown {
+  if (error instanceof GatewayError && error.code === 'capability_missing') {
+    return new GatewayError(
+      'approval_denied',
+      `${c.tool} needs a person's approval (requireApproval: ${c.rule}), but this client cannot ask one: it does not support elicitation`,
+    );
+  }
+  if (c.timedOut) {
+    const where = c.clientCannotAsk
+      ? ` (this client cannot ask a person; approve pending calls on the dashboard or with \`switchboard approvals approve ${c.queued}\`)`
+      : '';
+    return new GatewayError(
+      'approval_denied',
+      `${c.tool} was not approved: no answer within ${formatDelay(c.timeoutMs)}${where}`,
+    );
+  }
+  if (c.signal.aborted) return error;
+  return new GatewayError('approval_denied', `${c.tool} was not approved: ${errorMessage(error)}`);
 }

@@ -11,7 +11,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { GatewayError, errorMessage } from '../errors.js';
-import { dashboard, type DashboardSources } from '../dashboard/index.js';
+import { adminToken, dashboard, dashboardUrl, type DashboardSources } from '../dashboard/index.js';
 import type { Caller, SessionUpstreams } from '../upstream/index.js';
 import { health } from './health.js';
 import { isLoopbackHost, originGuard } from './origin-guard.js';
@@ -32,6 +32,8 @@ export interface HttpOptions {
 
 export interface HttpFrontDoor {
   url: string;
+  /** Where to open the dashboard (with its token when made up), or why it is off. */
+  dashboard: string | undefined;
   /** New connections and requests are refused (503); what is in flight goes on. */
   stopAccepting(): void;
   close(): Promise<void>;
@@ -239,10 +241,8 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     },
   );
   app.all('/mcp', (req, res) => void handler(req, res));
-  if (options.dashboard) {
-    const adminToken = process.env.SWITCHBOARD_ADMIN_TOKEN || undefined;
-    app.use(dashboard(options.dashboard, { loopback, adminToken }));
-  }
+  const admin = options.dashboard ? adminToken(loopback) : undefined;
+  if (options.dashboard) app.use(dashboard(options.dashboard, admin && { adminToken: admin.token }));
 
   // Slow clients: headers must arrive within headersTimeoutMs, the whole request within a
   // minute; Node checks both on an interval, so the interval follows the limit.
@@ -264,8 +264,14 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const base = `http://${host}:${address.port}`;
   return {
-    url: `http://${host}:${address.port}/mcp`,
+    url: `${base}/mcp`,
+    dashboard: !options.dashboard
+      ? undefined
+      : admin
+        ? dashboardUrl(base, admin)
+        : 'off (not on loopback, and SWITCHBOARD_ADMIN_TOKEN is not set)',
     stopAccepting: () => {
       draining = true;
       server.close();

@@ -1,6 +1,9 @@
 import type { AuditOutcome, AuditStart } from '../audit/index.js';
 // Types only: the tracing module itself is loaded by app.ts when OTEL_* asks for it.
 import type { SpanContext, Tracer } from '../observability/tracing.js';
+
+/** A number sent as an OTLP double even when whole (tracing.ts's `double`, without loading that module). */
+const double = (value: number) => ({ double: value });
 import type { Attempt } from '../routing/index.js';
 import type { DownstreamSession } from './session.js';
 
@@ -18,12 +21,15 @@ export function parseTraceparent(value: unknown): SpanContext | undefined {
   return { traceId: match[1]!, spanId: match[2]! };
 }
 
-/** The caller's trace (`params._meta.traceparent`), remembered per call without touching the audit row. */
-const parents = new WeakMap<AuditStart, SpanContext>();
+/**
+ * When a call reached the gateway and the caller's trace (`params._meta.traceparent`),
+ * remembered per call without touching the audit row.
+ */
+const arrivals = new WeakMap<AuditStart, { at: number; parent: SpanContext | undefined }>();
 
-export function rememberTraceparent(start: AuditStart, meta: unknown): void {
+export function rememberArrival(start: AuditStart, meta: unknown): void {
   const parent = parseTraceparent((meta as { traceparent?: unknown } | undefined)?.traceparent);
-  if (parent) parents.set(start, parent);
+  arrivals.set(start, { at: performance.now(), parent });
 }
 
 export interface Finished {
@@ -39,6 +45,9 @@ export interface Finished {
 export function observeCall(session: DownstreamSession, start: AuditStart, done: Finished): void {
   const { runtime } = session;
   const ended = performance.now();
+  // From arrival: a refusal or an approval wait is part of what the caller waited.
+  const arrival = arrivals.get(start);
+  if (arrival) done = { ...done, started: arrival.at };
   const label = start.method === 'tools/call' ? (start.exposedName ?? null) : start.method;
   runtime.metrics?.call(session.agent, start.server ?? null, label, done.status, (ended - done.started) / 1000);
   const attempts = parseAttempts(done.outcome?.attempts);
@@ -78,7 +87,7 @@ function traceCall(
   attempts: Attempt[],
   route: string,
 ): void {
-  const parent = parents.get(start);
+  const parent = arrivals.get(start)?.parent;
   const ids = tracer.ids(parent);
   const tool = start.method === 'tools/call' ? (start.exposedName ?? undefined) : undefined;
   const failed = done.status !== 'ok';
@@ -100,7 +109,7 @@ function traceCall(
       'switchboard.server': start.server ?? undefined,
       'switchboard.status': done.status,
       'switchboard.route': attempts.length ? route : undefined,
-      'switchboard.cost_usd': done.outcome?.costUsd ?? undefined,
+      'switchboard.cost_usd': typeof done.outcome?.costUsd === 'number' ? double(done.outcome.costUsd) : undefined,
     },
     error: failed ? (done.error ?? done.status) : undefined,
   });
@@ -109,7 +118,11 @@ function traceCall(
   for (const attempt of attempts) {
     if (attempt.status === 'skipped') continue;
     const ok = attempt.status === 'ok';
-    const startMs = attempt.startedAt ?? wall(ended) - attempt.latencyMs;
+    // The router's clock (Date.now) and the call's (performance) drift apart by a little:
+    // the attempt is kept inside its call's span.
+    const callStart = wall(done.started);
+    const callEnd = wall(ended);
+    const startMs = Math.max(callStart, Math.min(attempt.startedAt ?? callEnd - attempt.latencyMs, callEnd));
     const finishReason = ok && typeof done.structured?.stopReason === 'string' ? done.structured.stopReason : undefined;
     tracer.record({
       ...tracer.ids(ids),
@@ -117,7 +130,7 @@ function traceCall(
       name: `chat ${attempt.model}`,
       kind: 'client',
       startMs,
-      endMs: startMs + attempt.latencyMs,
+      endMs: Math.min(callEnd, startMs + attempt.latencyMs),
       attributes: {
         'gen_ai.operation.name': 'chat',
         'gen_ai.provider.name': attempt.provider,
@@ -125,10 +138,10 @@ function traceCall(
         'gen_ai.request.model': attempt.model,
         'gen_ai.response.model': ok && attempt === answered ? (done.outcome?.model ?? attempt.model) : undefined,
         'gen_ai.request.max_tokens': typeof args.maxTokens === 'number' ? args.maxTokens : undefined,
-        'gen_ai.request.temperature': typeof args.temperature === 'number' ? args.temperature : undefined,
+        'gen_ai.request.temperature': typeof args.temperature === 'number' ? double(args.temperature) : undefined,
         'gen_ai.usage.input_tokens': ok ? (done.outcome?.inputTokens ?? undefined) : undefined,
         'gen_ai.usage.output_tokens': ok ? (done.outcome?.outputTokens ?? undefined) : undefined,
-        'gen_ai.response.finish_reasons': finishReason,
+        'gen_ai.response.finish_reasons': finishReason ? [finishReason] : undefined,
         'error.type': ok ? undefined : (attempt.kind ?? attempt.status),
         'http.response.status_code': attempt.httpStatus,
         'switchboard.attempt.status': attempt.status,

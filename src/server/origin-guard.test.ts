@@ -42,6 +42,13 @@ describe('originGuard', () => {
     }
   });
 
+  it("allows the gateway's own page off loopback (the dashboard posting to its own host), nothing else", () => {
+    const remote = { loopback: false };
+    expect(run({ host: 'gw.internal:7800', origin: 'http://gw.internal:7800' }, remote).passed).toBe(true);
+    expect(run({ host: 'gw.internal:7800', origin: 'http://gw.internal:9999' }, remote).passed).toBe(false);
+    expect(run({ host: 'gw.internal:7800', origin: 'http://evil.example' }, remote).passed).toBe(false);
+  });
+
   it('rejects a foreign origin with 403 and a JSON-RPC error', () => {
     expect(run({ ...LOCAL, origin: 'http://evil.example' })).toEqual({
       passed: false,

@@ -29,7 +29,9 @@ export function originGuard(options: { loopback: boolean; allowedOrigins: string
     if (origin !== undefined && !origins.has(origin)) {
       let allowed = false;
       try {
-        allowed = isLoopbackHost(new URL(origin).hostname);
+        const url = new URL(origin);
+        // A loopback page, or the gateway's own page (the dashboard posting to its own host).
+        allowed = isLoopbackHost(url.hostname) || (req.headers.host !== undefined && url.host === req.headers.host);
       } catch {
         allowed = false;
       }

@@ -20,6 +20,7 @@ import { waitFor } from '../helpers/wait.js';
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ADMIN = 'admin-secret-for-the-test';
+type Json = Record<string, unknown>;
 const sha256 = (token: string) => `sha256:${createHash('sha256').update(token).digest('hex')}`;
 const DOCS_SHOTS = path.join(ROOT, 'docs/screenshots');
 
@@ -87,8 +88,11 @@ afterAll(async () => {
 });
 
 describe('the dashboard in a browser', () => {
-  it('shows real calls live, filters them and opens one', async () => {
+  it('asks for the admin token, then shows real calls live, filters them and opens one', async () => {
     await page.goto(`${base}/`);
+    // Every API call needs the admin token: the page asks for it once per tab.
+    await page.locator('#admin-token').fill(ADMIN);
+    await page.getByRole('button', { name: 'Use token' }).click();
     await expect.poll(() => rows().count(), { timeout: 10_000 }).toBe(6);
     await expect.poll(() => rows().first().textContent()).toContain('bob');
 
@@ -135,11 +139,7 @@ describe('the dashboard in a browser', () => {
     await expect.poll(() => page.locator('#approvals-count').textContent(), { timeout: 10_000 }).toBe('1');
     await shot('dashboard-approvals.png');
 
-    // Decisions need the admin token: the page asks for it, then the click goes through.
     await card.getByRole('button', { name: 'Approve' }).click();
-    await page.locator('#admin-token').fill(ADMIN);
-    await page.getByRole('button', { name: 'Use token' }).click();
-    await page.locator('[data-testid^="approval-"]').getByRole('button', { name: 'Approve' }).click();
 
     const result = await waiting;
     expect(result.isError).toBeFalsy();
@@ -186,11 +186,38 @@ describe('the dashboard in a browser', () => {
   });
 });
 
+describe('a call cancelled while it waits for approval', () => {
+  it('is audited as cancelled, and its approval is closed', async () => {
+    const auth = { headers: { authorization: `Bearer ${ADMIN}` } };
+    const json = async (p: string) => (await (await fetch(`${base}/api/${p}`, auth)).json()) as { rows: Json[] };
+    const controller = new AbortController();
+    const waiting = alice.callTool('recorder__wait', { ms: 1, reason: 'never mind' }, { signal: controller.signal });
+    const id = await waitFor('the call to wait', async () => (await json('approvals?status=pending')).rows[0]?.id);
+    controller.abort();
+    await expect(waiting).rejects.toThrow();
+    await waitFor('the approval to close', async () => {
+      const row = (await json('approvals')).rows.find((r) => r.id === id);
+      return row?.status === 'cancelled' ? row : undefined;
+    });
+    const rows = await waitFor('the audit row', async () => {
+      const found = (await json('calls?status=cancelled')).rows;
+      return found.length > 0 ? found : undefined;
+    });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ exposedName: 'recorder__wait', agent: 'alice' });
+    expect(rows[0]!.args).toContain('never mind');
+  });
+});
+
 describe('the dashboard API', () => {
   it('needs the admin token and a JSON body for decisions, and refuses foreign origins', async () => {
     const post = (headers: Record<string, string>, body = '{"decision":"approve"}') =>
       fetch(`${base}/api/approvals/1`, { method: 'POST', headers, body });
     expect((await post({ 'content-type': 'application/json' })).status).toBe(401);
+    expect((await post({ 'content-type': 'application/json', authorization: 'Bearer wrong' })).status).toBe(401);
+    // Reads need it too: audit rows hold every agent's arguments.
+    expect((await fetch(`${base}/api/calls`)).status).toBe(401);
+    expect((await fetch(`${base}/api/approvals`)).status).toBe(401);
     expect((await post({ authorization: `Bearer ${ADMIN}`, 'content-type': 'text/plain' })).status).toBe(415);
     expect(
       (
@@ -203,7 +230,7 @@ describe('the dashboard API', () => {
     ).toBe(403);
     // Approval 1 was decided above: deciding again is a conflict, not a second decision.
     expect((await post({ authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' })).status).toBe(409);
-    const bad = await fetch(`${base}/api/calls?since=yesterday`);
+    const bad = await fetch(`${base}/api/calls?since=yesterday`, { headers: { authorization: `Bearer ${ADMIN}` } });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toContain('since');
     const page = await fetch(`${base}/`);
@@ -221,10 +248,14 @@ describe('switchboard dashboard --db (beside a stdio gateway)', () => {
     const client = await connectClient('v1', gatewayStdio(config, ['--db', db]));
     await client.callTool('recorder__echo', { text: 'over stdio' });
     const { match } = await startProcess(process.execPath, [BIN, 'dashboard', '--db', db, '--port', '0'], {
-      ready: /on (http:\/\/\S+\/)/,
+      ready: /on (http:\/\/\S+\/)#token=(\S+)/,
     });
-    const standalone = match[1]!;
-    const get = async (p: string) => (await fetch(`${standalone}api/${p}`)).json() as Promise<Record<string, unknown>>;
+    // Without SWITCHBOARD_ADMIN_TOKEN it made one up and printed it in the address.
+    const [, standalone, token] = match as unknown as [string, string, string];
+    expect((await fetch(`${standalone}api/info`)).status).toBe(401);
+    const auth = { authorization: `Bearer ${token}` };
+    const get = async (p: string) =>
+      (await fetch(`${standalone}api/${p}`, { headers: auth })).json() as Promise<Record<string, unknown>>;
     expect(await get('info')).toMatchObject({ live: false, auditing: true });
     expect(JSON.stringify(await get('calls'))).toContain('recorder__echo');
     expect(await get('upstreams')).toMatchObject({ live: null, pins: [] });
@@ -236,7 +267,7 @@ describe('switchboard dashboard --db (beside a stdio gateway)', () => {
     });
     const decided = await fetch(`${standalone}api/approvals/${id}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify({ decision: 'approve' }),
     });
     expect(decided.status).toBe(200);
