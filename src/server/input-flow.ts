@@ -71,9 +71,21 @@ export class InputFlow {
     const caller: Caller = {
       sessionKey: this.sessionKey,
       agent: this.agent,
-      ask: (method, params) =>
+      ask: (method, params, signal) =>
         new Promise<Result>((resolve, reject) => {
-          this.fresh.push({ key: `r${++this.sequence}`, method, params, resolve, reject });
+          const ask: Ask = { key: `r${++this.sequence}`, method, params, resolve, reject };
+          // Withdrawn (the dashboard approved first, say): it is not asked again. A client
+          // already showing it cannot be told; its answer, when it comes, is ignored.
+          signal?.addEventListener(
+            'abort',
+            () => {
+              this.fresh = this.fresh.filter((a) => a !== ask);
+              this.waiting.delete(ask.key);
+              reject(signal.reason as Error);
+            },
+            { once: true },
+          );
+          this.fresh.push(ask);
           this.wakeAll();
         }),
     };
