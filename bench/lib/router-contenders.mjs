@@ -48,9 +48,10 @@ export function directProvider(provider, { name, mode, model = 'ok', connections
  * `plain` (one healthy target) and `failover` (a target that answers 503, then the
  * healthy one). The circuit breaker is set so that it never opens: every call through
  * `failover` pays the failed round trip, which is what is measured. Audit on, and a
- * policy that allows the sample tool and names its routes.
+ * policy that allows the sample tool and names its routes. `nodeFlags` go to node
+ * (e.g. --cpu-prof).
  */
-export async function switchboardRouter(provider) {
+export async function switchboardRouter(provider, { nodeFlags = [] } = {}) {
   const dir = mkdtempSync(path.join(runDir(), 'switchboard-router-'));
   mkdirSync(path.join(dir, 'policies'));
   writeFileSync(
@@ -73,7 +74,15 @@ export async function switchboardRouter(provider) {
   writeFileSync(path.join(dir, 'servers.json'), JSON.stringify(config, null, 2));
   const child = start(
     NODE,
-    [switchboardBin(), 'serve', '--config', path.join(dir, 'servers.json'), '--db', path.join(dir, 'switchboard.db')],
+    [
+      ...nodeFlags,
+      switchboardBin(),
+      'serve',
+      '--config',
+      path.join(dir, 'servers.json'),
+      '--db',
+      path.join(dir, 'switchboard.db'),
+    ],
     { logFile: path.join(dir, 'gateway.log') },
   );
   const rpc = new StdioRpc(child);
