@@ -80,10 +80,11 @@ export function createRuntime(
   const hasModels = Object.keys(config.models?.routes ?? {}).length > 0;
   // The tools read the router through the runtime: a reloaded servers.json replaces it.
   const ref: { runtime?: Runtime } = {};
+  const budgets = db ? new BudgetStore(db) : undefined;
   if (hasModels) {
     builtins.set(
       'sample',
-      sampleTool(() => ref.runtime?.router, db ? new BudgetStore(db) : undefined),
+      sampleTool(() => ref.runtime?.router, budgets),
     );
     builtins.set(
       'models',
@@ -94,6 +95,7 @@ export function createRuntime(
     supervise: options.supervise ?? false,
     metrics: options.metrics ?? false,
     ...(db ? { pins: new PinStore(db), approvals: new ApprovalQueue(db) } : {}),
+    ...(budgets ? { budgets } : {}),
   });
   runtime.router = buildRouter(config, log);
   ref.runtime = runtime;

@@ -8,7 +8,8 @@ const MAX_CALLS = 1 << 21;
 /**
  * Runs calls, `inflight` at a time: `calls` of them, or as many as fit in `durationMs`
  * (at least `minCalls`). `callers[w % callers.length]` is worker w's way to make one
- * call (resolves true when the right answer came back).
+ * call (resolves true when the right answer came back, or `{ ok, ms }` when the call
+ * measures its own figure, e.g. the time to the first token of a stream).
  */
 export async function drive({ callers, inflight, calls, durationMs, minCalls = 100 }) {
   const limit = calls ?? MAX_CALLS;
@@ -28,13 +29,16 @@ export async function drive({ callers, inflight, calls, durationMs, minCalls = 1
       if (t0 > deadline && issued >= minCalls) return;
       const i = issued++;
       let ok;
+      let ms;
       try {
-        ok = await call();
+        const answer = await call();
+        ok = typeof answer === 'object' && answer !== null ? answer.ok : answer;
+        ms = answer?.ms;
       } catch (error) {
         ok = false;
         firstError ??= error;
       }
-      latencies[i] = performance.now() - t0;
+      latencies[i] = ms ?? performance.now() - t0;
       done++;
       if (!ok) errors++;
     }

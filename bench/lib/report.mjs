@@ -94,6 +94,73 @@ function loadTable(scenario, { baseline = 'direct' } = {}) {
   return parts.join('\n');
 }
 
+/** Scenario 6: the plain and streamed tables, then the cost of a failover per gateway. */
+function routerSection(r6) {
+  const out = ['### 6. Model router', ''];
+  out.push(
+    `Fake provider: ${r6.provider}. Switchboard: \`switchboard__sample\` over stdio with the lean client, audit on, ` +
+      'a policy naming the routes. Direct and Portkey: the same lean HTTP client (undici, keep-alive).',
+  );
+  out.push('');
+  for (const s of r6.skipped ?? []) out.push(`Not run: ${s.key}: ${s.reason}`, '');
+  out.push('#### Plain (non-streamed) answers', '');
+  out.push(loadTable(keyed(r6.plain)));
+  out.push('#### Streamed: time to the first token', '');
+  out.push(
+    `Direct and Portkey: time to the first SSE chunk carrying text. Switchboard: ${r6.switchboardStreaming}. ` +
+      'The fake provider sends its whole stream at once, so for it the first token and the last are microseconds apart.',
+  );
+  out.push('');
+  out.push(loadTable(keyed(r6.streamed)));
+  const f = keyed(r6.failover);
+  const level = f.results.find((l) => l.inflight === 1);
+  if (level) {
+    const row = (key) => level.rows.find((r) => r.key === key);
+    const cost = (healthy, failing) => {
+      if (!healthy || !failing) return undefined;
+      const paired = failing.raw.map((r, k) => r.p50 - (healthy.raw[k]?.p50 ?? NaN)).filter(Number.isFinite);
+      const sorted = [...paired].sort((a, b) => a - b);
+      if (sorted.length === 0) return undefined;
+      const mid = sorted.length >> 1;
+      const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+      return { median, min: sorted[0], max: sorted[sorted.length - 1], n: sorted.length };
+    };
+    out.push('#### Failover: first target answers 503, the second answers (1 in flight)', '');
+    out.push(
+      'Circuit breakers are set never to open, so that every call pays the failed round trip. ' +
+        'Cost of a failover = p50 of the failing route minus p50 of the one-target route, paired by round. ' +
+        `Direct call to the healthy model: ${spread(row('direct')?.p50, ms3)} ms.`,
+    );
+    out.push('');
+    const gateways = [
+      ['Switchboard', row('switchboard'), row('switchboard-failover')],
+      ['Portkey', row('portkey'), row('portkey-failover')],
+    ].filter(([, a, b]) => a && b);
+    out.push(
+      table(
+        [
+          'gateway',
+          'one healthy target, p50 ms',
+          '503 then ok, p50 ms',
+          'cost of the failover, ms',
+          'p99 ms (503 then ok)',
+          'errors',
+        ],
+        gateways.map(([name, a, b]) => [
+          name,
+          spread(a.p50, ms3),
+          spread(b.p50, ms3),
+          spread(cost(a, b), signed(ms3)),
+          spread(b.p99, ms2),
+          String(a.errors + b.errors),
+        ]),
+      ),
+    );
+    out.push('');
+  }
+  return out.join('\n');
+}
+
 function peerFanout(peer, row) {
   if (!peer) return undefined;
   if (peer.error) return `mcp-hub: ${peer.error}`;
@@ -221,14 +288,34 @@ function goalRows(run) {
       hung?.p50.median <= 5 ? 'met' : 'not met',
     ]);
   }
-  // Scenario 6 (model router): its goal row goes here when the router lands.
-  rows.push([
-    'router added p50, plain / time to first token, streamed',
-    '≤ 0.2 ms / ≤ 0.5 ms',
-    'not measured yet (scenario 6 is reserved for the model router)',
-    '–',
-    '–',
-  ]);
+  // Scenario 6 (model router): Switchboard's added p50 at 1 in flight, plain and streamed.
+  const r6 = run.scenarios.router;
+  if (r6?.plain?.results) {
+    const plain = rowOf(keyed(r6.plain).results, 1, 'switchboard');
+    const streamed = rowOf(keyed(r6.streamed).results, 1, 'switchboard');
+    const peerPlain = rowOf(r6.plain.results, 1, 'portkey');
+    const peerStreamed = rowOf(r6.streamed.results, 1, 'portkey');
+    rows.push([
+      'router added p50, plain / time to first token, streamed (1 in flight)',
+      '≤ 0.2 ms / ≤ 0.5 ms',
+      `${spread(plain?.addedP50, signed(ms3))} / ${spread(streamed?.addedP50, signed(ms3))} ms (streamed: to the whole tool result)`,
+      peerPlain
+        ? `Portkey ${spread(peerPlain.addedP50, signed(ms3))} / ` +
+          (peerStreamed
+            ? `${spread(peerStreamed.addedP50, signed(ms3))} ms (to the first token)`
+            : 'its streamed requests failed (see scenario 6)')
+        : `Portkey not measured${r6.skipped?.length ? `: ${r6.skipped.map((x) => x.reason).join('; ')}` : ''}`,
+      plain?.addedP50.median <= 0.2 && streamed?.addedP50.median <= 0.5 ? 'met' : 'not met',
+    ]);
+  } else {
+    rows.push([
+      'router added p50, plain / time to first token, streamed',
+      '≤ 0.2 ms / ≤ 0.5 ms',
+      r6?.error ? `failed: ${r6.error}` : 'not measured in this run',
+      '–',
+      '–',
+    ]);
+  }
   if (m && !m.error) {
     rows.push([
       'idle RSS, 10 upstreams, children excluded',
@@ -384,13 +471,9 @@ export function renderResults(run) {
     out.push('');
   } else if (st?.error) out.push(`### 5. Audit writer\n\nFailed: ${st.error}\n`);
 
-  out.push('### 6. Model router');
-  out.push('');
-  out.push('<!-- Scenario 6 (model router): reserved. bench/scenarios/router.mjs fills it when issue 5 lands. -->');
-  out.push(
-    run.scenarios.router?.skipped ? `Not measured yet: ${run.scenarios.router.skipped}.` : 'See the results file.',
-  );
-  out.push('');
+  const r6 = run.scenarios.router;
+  if (r6?.plain?.results) out.push(routerSection(r6));
+  else out.push(`### 6. Model router\n\n${r6?.error ? `Failed: ${r6.error}` : 'Not measured in this run.'}\n`);
 
   const m = run.scenarios.memory;
   if (m && !m.error) {

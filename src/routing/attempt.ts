@@ -78,9 +78,16 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess> {
     }
     if (!input.stream || isJson(response)) {
       // A server that ignored `stream: true` (or put an error in a 200) answers with plain JSON.
-      const completion = input.adapter.parse(
-        parseJson(await readText(response, timers, target), `${target.id} response`),
-      );
+      let body: unknown;
+      try {
+        body = parseJson(await readText(response, timers, target), `${target.id} response`);
+      } catch (error) {
+        // A 200 whose body broke: the provider generated the answer and bills it.
+        const failure = error instanceof ProviderError ? error : (timers.reason ?? networkError(target, error));
+        failure.billable = true;
+        throw failure;
+      }
+      const completion = input.adapter.parse(body);
       if (input.stream && completion.text !== '') emit(input.onToken, completion.text);
       return { completion, latencyMs: now() - started, ttftMs: undefined };
     }
@@ -151,6 +158,9 @@ async function readStream(
     if (ttftMs !== undefined) {
       error.committed = true;
       error.partialText = output;
+      error.billable = true;
+      // Usage is final only once the provider said the answer was done; a cut mid-answer leaves it unknown.
+      if (decoder.complete) error.usage = decoder.finish().usage;
     }
     throw error;
   }

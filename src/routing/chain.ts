@@ -10,7 +10,7 @@ import { chainError } from './router-error.js';
 import type { RouterSettings } from './settings.js';
 import type { Ranked } from './strategies/index.js';
 import type { Route, Target } from './targets.js';
-import type { Attempt } from './types.js';
+import type { Attempt, BilledFailure } from './types.js';
 
 export interface ChainDeps {
   settings: RouterSettings;
@@ -36,6 +36,7 @@ export interface ChainInput {
 export interface ChainSuccess extends AttemptSuccess {
   target: Target;
   attempts: Attempt[];
+  billedFailures: BilledFailure[];
 }
 
 interface Candidate {
@@ -61,6 +62,7 @@ export async function runChain(deps: ChainDeps, input: ChainInput): Promise<Chai
   const route = input.route.name;
   const deadlineAt = now() + input.deadlineMs;
   const attempts: Attempt[] = [];
+  const billedFailures: BilledFailure[] = [];
   const candidates: Candidate[] = input.ranked.map(({ target }) => ({
     target,
     tries: 0,
@@ -130,11 +132,12 @@ export async function runChain(deps: ChainDeps, input: ChainInput): Promise<Chai
         startedAt: started,
         ...(success.ttftMs !== undefined ? { ttftMs: success.ttftMs } : {}),
       });
-      return { ...success, target: ready.target, attempts };
+      return { ...success, target: ready.target, attempts, billedFailures };
     } catch (caught) {
       const error = caught instanceof ProviderError ? caught : new ProviderError('bad_response', errorMessage(caught));
       last = error;
       attempts.push({ ...failed(ready.target, error, now() - started), startedAt: started });
+      if (error.billable) billedFailures.push({ target: ready.target.id, usage: error.usage });
       health.failed(ready.target.id, error.message, {
         counts: countsAgainstTarget(error),
         retryAfterMs: error.retryAfterMs,
@@ -146,7 +149,7 @@ export async function runChain(deps: ChainDeps, input: ChainInput): Promise<Chai
         kind: error.kind,
         error: error.message,
       });
-      if (decision === 'stop') throw chainError(route, error, attempts);
+      if (decision === 'stop') throw chainError(route, error, attempts, billedFailures);
       ready.done = true;
       if (decision === 'larger-context') {
         passOverSmallerWindows(candidates, ready.target.contextWindow ?? input.inputTokens, attempts);
@@ -158,7 +161,7 @@ export async function runChain(deps: ChainDeps, input: ChainInput): Promise<Chai
       }
     }
   }
-  throw chainError(route, last, attempts);
+  throw chainError(route, last, attempts, billedFailures);
 }
 
 /** If no target's circuit would let a call through, the one that failed longest ago is called anyway. */
@@ -208,5 +211,6 @@ function failed(target: Target, error: ProviderError, latencyMs: number): Attemp
   if (error.phase) attempt.phase = error.phase;
   if (error.status !== undefined) attempt.httpStatus = error.status;
   if (error.retryAfterMs !== undefined) attempt.retryAfterMs = error.retryAfterMs;
+  if (error.billable) attempt.billed = true;
   return attempt;
 }

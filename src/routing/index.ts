@@ -19,6 +19,7 @@ export type { ProviderErrorKind, TimeoutPhase } from './provider-error.js';
 export type {
   Attempt,
   AttemptStatus,
+  BilledFailure,
   CreateMessageResult,
   RankedTarget,
   SampleOutcome,

@@ -1,3 +1,5 @@
+import type { Usage } from './types.js';
+
 /**
  * The one error taxonomy of the router. Every adapter turns an HTTP status, an error
  * body, an error event inside a 200 stream, a network failure or a timer into a
@@ -42,6 +44,13 @@ export class ProviderError extends Error {
   committed = false;
   /** Text that had reached the caller before a committed failure. */
   partialText: string | undefined;
+  /**
+   * The provider had started answering (a streamed token, or a 200 whose body then
+   * broke): it generated output and bills it, although the attempt failed.
+   */
+  billable = false;
+  /** Usage the provider reported before the failure, once its answer was complete; else unknown. */
+  usage: Usage | undefined;
 
   constructor(kind: ProviderErrorKind, message: string, options: ProviderErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });

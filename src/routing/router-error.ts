@@ -1,6 +1,6 @@
 import { GatewayError, type GatewayErrorCode } from '../errors.js';
 import type { ProviderError, ProviderErrorKind } from './provider-error.js';
-import type { Attempt } from './types.js';
+import type { Attempt, BilledFailure } from './types.js';
 
 /** What a RouterError carries in `data`, for the tool result and the audit row. */
 export interface RouterErrorData {
@@ -10,6 +10,8 @@ export interface RouterErrorData {
   kind: ProviderErrorKind | undefined;
   /** Text already streamed to the caller when a committed stream broke. */
   partialText?: string;
+  /** Failed attempts the providers bill all the same (they had started answering). */
+  billedFailures: BilledFailure[];
 }
 
 /**
@@ -23,19 +25,33 @@ export class RouterError extends GatewayError {
   readonly attempts: Attempt[];
   readonly route: string | undefined;
   readonly kind: ProviderErrorKind | undefined;
+  readonly billedFailures: BilledFailure[];
 
   constructor(
     code: GatewayErrorCode,
     message: string,
-    options: { route?: string; attempts?: Attempt[]; kind?: ProviderErrorKind; partialText?: string; cause?: unknown },
+    options: {
+      route?: string;
+      attempts?: Attempt[];
+      kind?: ProviderErrorKind;
+      partialText?: string;
+      billedFailures?: BilledFailure[];
+      cause?: unknown;
+    },
   ) {
-    const data: RouterErrorData = { route: options.route, attempts: options.attempts ?? [], kind: options.kind };
+    const data: RouterErrorData = {
+      route: options.route,
+      attempts: options.attempts ?? [],
+      kind: options.kind,
+      billedFailures: options.billedFailures ?? [],
+    };
     if (options.partialText !== undefined) data.partialText = options.partialText;
     super(code, message, { cause: options.cause, data });
     this.name = 'RouterError';
     this.attempts = data.attempts;
     this.route = options.route;
     this.kind = options.kind;
+    this.billedFailures = data.billedFailures;
   }
 }
 
@@ -54,8 +70,13 @@ const MAY_PASS: ReadonlySet<ProviderErrorKind> = new Set([
 ]);
 
 /** The error a chain ends with, from the error that ended it and everything tried. */
-export function chainError(route: string, last: ProviderError | undefined, attempts: Attempt[]): RouterError {
-  const options = { route, attempts, kind: last?.kind, cause: last };
+export function chainError(
+  route: string,
+  last: ProviderError | undefined,
+  attempts: Attempt[],
+  billedFailures: BilledFailure[] = [],
+): RouterError {
+  const options = { route, attempts, kind: last?.kind, billedFailures, cause: last };
   if (!last) {
     return new RouterError(
       'upstream_unavailable',

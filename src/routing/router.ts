@@ -138,7 +138,12 @@ export function createRouter(models: RouterModelsConfig, options: RouterOptions)
         estimated: true,
       };
       const cost = costOf(usage, target.price);
-      if (cost.unpriced) log.warn('unpriced model: cost unknown', { route: route.name, target: target.id });
+      if (cost.unpriced) {
+        log.warn('unpriced model: cost unknown', { route: route.name, target: target.id });
+        // Marked on the attempt too, so the audit row's attempts say it (its cost_usd is NULL).
+        const answered = done.attempts.at(-1);
+        if (answered) answered.unpriced = true;
+      }
       return {
         result: {
           role: 'assistant',
@@ -156,6 +161,7 @@ export function createRouter(models: RouterModelsConfig, options: RouterOptions)
         usage,
         costUsd: cost.costUsd,
         unpriced: cost.unpriced,
+        billedFailures: done.billedFailures,
       };
     },
 

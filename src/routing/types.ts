@@ -44,6 +44,20 @@ export interface Attempt {
   startedAt?: number;
   /** Time to the first token of a streamed answer. */
   ttftMs?: number;
+  /** The target answered but has no price: its cost is unknown (not $0). */
+  unpriced?: true;
+  /** A failed attempt the provider had started answering, so bills (see BilledFailure). */
+  billed?: true;
+}
+
+/**
+ * A failed attempt that still cost money: the provider had started answering (a token
+ * streamed, or a 200 whose body broke) before it failed. `usage` is what the provider
+ * reported for it, present only when its answer had completed; unknown otherwise.
+ */
+export interface BilledFailure {
+  target: string;
+  usage: Usage | undefined;
 }
 
 /** A target in the order the route's strategy chose, with the score that put it there. */
@@ -70,6 +84,8 @@ export interface SampleOutcome {
   /** USD for this call; null when the target has no price (never a made-up 0). */
   costUsd: number | null;
   unpriced: boolean;
+  /** Failed attempts before the answer that providers bill all the same (usually none). */
+  billedFailures: BilledFailure[];
 }
 
 export type StrategyName = 'fallback' | 'weighted' | 'least-latency' | 'cheapest' | 'preferences';

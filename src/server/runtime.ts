@@ -6,9 +6,10 @@ import { GatewayError, errorMessage } from '../errors.js';
 import { Metrics, type Logger } from '../observability/index.js';
 import type { Tracer } from '../observability/tracing.js';
 import type { AuditLog, AuditOutcome } from '../audit/index.js';
-import { parseSampleParams, type Router } from '../routing/index.js';
+import type { Router } from '../routing/index.js';
 import { sampleAuditDetails } from './tools/sample-tool.js';
-import type { ApprovalQueue, PolicyStore, QuotaStore } from '../policy/index.js';
+import { sampleFor } from './tools/sample-for.js';
+import type { ApprovalQueue, BudgetStore, PolicyStore, QuotaStore } from '../policy/index.js';
 import { builtinSource, type BuiltinTool } from './builtin.js';
 import { UpstreamPool, type ConfigDiff, type Upstream, type UpstreamHooks } from '../upstream/index.js';
 import { InputFlows } from './input-flow.js';
@@ -57,6 +58,8 @@ export class Runtime {
   router: Router | undefined;
   /** OpenTelemetry export, when OTEL_EXPORTER_OTLP_ENDPOINT is set (see app.ts). */
   tracer: Tracer | undefined;
+  /** Model budgets (`models.budgetUsd`), for the sampling bridge; switchboard__sample shares the store. */
+  readonly budgets: BudgetStore | undefined;
   /** Prometheus metrics (the gateway; not the commands that only look). */
   readonly metrics: Metrics | undefined;
   private pinTimer: NodeJS.Timeout | undefined;
@@ -79,10 +82,15 @@ export class Runtime {
     readonly audit: AuditLog | undefined,
     /** The gateway's own tools, by name without the `switchboard__` prefix. */
     readonly builtins: ReadonlyMap<string, BuiltinTool> = new Map(),
-    options: { supervise: boolean; pins?: PinStore; approvals?: ApprovalQueue; metrics?: boolean } = {
-      supervise: false,
-    },
+    options: {
+      supervise: boolean;
+      pins?: PinStore;
+      approvals?: ApprovalQueue;
+      metrics?: boolean;
+      budgets?: BudgetStore;
+    } = { supervise: false },
   ) {
+    this.budgets = options.budgets;
     this.metrics = options.metrics
       ? new Metrics({
           upstreams: () => this.pool.upstreams.values(),
@@ -108,16 +116,12 @@ export class Runtime {
       changed: () => this.rebuild(),
       log: (upstream, params) => this.forwardLog(upstream.name, params, this.sessions),
       resourceUpdated: (upstream, uri) => this.forwardUpdated(upstream, uri),
-      sample: async (params, signal) => {
+      sample: async (params, signal, agent) => {
         const router = this.router;
         if (!router) throw new GatewayError('upstream_unavailable', 'servers.json has no models routes');
-        let parsed;
-        try {
-          parsed = parseSampleParams(params ?? {});
-        } catch (error) {
-          throw new GatewayError('invalid_params', errorMessage(error));
-        }
-        const outcome = await router.sample(parsed, { signal });
+        // The same route check and budget as switchboard__sample, for the agent whose call asked.
+        const caller = { agent, policy: this.policies.get(agent) };
+        const outcome = await sampleFor(caller, router, this.budgets, params ?? {}, { signal });
         return { result: outcome.result as unknown as Result, details: { ...sampleAuditDetails(outcome) } };
       },
       serverRequest: (upstream, exchange, outcome) => {
@@ -133,7 +137,10 @@ export class Runtime {
           },
           outcome.error === undefined
             ? { status: 'ok', ...(outcome.details as Partial<AuditOutcome>) }
-            : { status: reason === 'denied' ? 'denied' : 'error', error: errorMessage(outcome.error).slice(0, 500) },
+            : {
+                status: reason === 'denied' || reason === 'quota' ? reason : 'error',
+                error: errorMessage(outcome.error).slice(0, 500),
+              },
           Math.round(outcome.latencyMs * 1000) / 1000,
         );
       },

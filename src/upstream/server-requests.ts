@@ -14,8 +14,13 @@ export async function answerServerRequest(
     config: ServerConfig;
     inflight: Iterable<Caller>;
     owner: Caller | undefined;
-    /** The model router, for servers with `sampling: "router"`. */
-    sample: ((params: Record<string, unknown> | undefined, signal: AbortSignal) => Promise<Result>) | undefined;
+    /**
+     * The model router, for servers with `sampling: "router"`, run for `agent`: the one
+     * whose call caused the request, whose policy (`models.routes`) and budget apply.
+     */
+    sample:
+      | ((params: Record<string, unknown> | undefined, signal: AbortSignal, agent: string) => Promise<Result>)
+      | undefined;
   },
   method: ServerToClientMethod,
   params: Record<string, unknown> | undefined,
@@ -23,9 +28,11 @@ export async function answerServerRequest(
   routedTo: (agent: string) => void,
 ): Promise<Result> {
   if (method === 'sampling/createMessage' && server.config.sampling === 'router') {
-    // Answered by the gateway's router: no client is asked, so none has to be found.
+    // Answered by the gateway's router: no client is asked, but the agent whose call
+    // caused the request must be known, since its models.routes and budget apply. One
+    // that cannot be known (the request came outside any call, or while calls of several
+    // sessions share the connection) is refused: unknown would mean unlimited.
     const picked = pickCaller(server.inflight, server.owner);
-    if ('caller' in picked) routedTo(picked.caller.agent);
     if (!server.sample) {
       throw new ProtocolError(
         ProtocolErrorCode.InvalidRequest,
@@ -33,9 +40,24 @@ export async function answerServerRequest(
         { reason: 'denied' },
       );
     }
+    if ('error' in picked) {
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidRequest,
+        picked.error === 'ambiguous'
+          ? `switchboard: sampling from "${server.name}" cannot be charged to one agent: calls from several sessions are in flight on its shared connection; set "isolation": "session" for this server`
+          : `switchboard: sampling from "${server.name}" arrived outside any call, so no agent's budget and routes can apply; it is refused`,
+        { reason: 'denied' },
+      );
+    }
+    routedTo(picked.caller.agent);
     try {
-      return await server.sample(params, signal);
+      return await server.sample(params, signal, picked.caller.agent);
     } catch (error) {
+      if (error instanceof GatewayError && (error.code === 'denied' || error.code === 'quota')) {
+        throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `switchboard: ${error.message}`, {
+          reason: error.code,
+        });
+      }
       throw new ProtocolError(ProtocolErrorCode.InternalError, `switchboard: ${errorMessage(error)}`);
     }
   }

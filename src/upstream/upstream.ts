@@ -41,6 +41,8 @@ export interface UpstreamHooks {
   sample?(
     params: Record<string, unknown> | undefined,
     signal: AbortSignal,
+    /** The agent whose call caused the request: its policy and budget apply. */
+    agent: string,
   ): Promise<{ result: Result; details: Record<string, unknown> }>;
 }
 
@@ -298,8 +300,8 @@ export class Upstream {
       );
     const hookSample = this.hooks.sample;
     const sample = hookSample
-      ? async (p: Record<string, unknown> | undefined, s: AbortSignal) => {
-          const answer = await hookSample(p, s);
+      ? async (p: Record<string, unknown> | undefined, s: AbortSignal, a: string) => {
+          const answer = await hookSample(p, s, a);
           details = answer.details;
           return answer.result;
         }

@@ -22,6 +22,9 @@ beforeAll(async () => {
   writePolicy(dir, 'default', { allow: ['*'] });
   writePolicy(dir, 'frugal', { allow: ['switchboard__sample'], models: { budgetUsd: '0.002/1d' } });
   writePolicy(dir, 'narrow', { allow: ['switchboard__sample'], models: { routes: ['cheap'] } });
+  writePolicy(dir, 'metered', { allow: ['switchboard__sample'], models: { budgetUsd: '1/1d' } });
+  writePolicy(dir, 'bridged', { allow: ['routed__*'], models: { budgetUsd: '0.004/1d' } });
+  writePolicy(dir, 'bridge-narrow', { allow: ['routed__*'], models: { routes: ['cheap'] } });
   config = writeConfig(dir, {
     mcpServers: {
       routed: { command: 'node', args: [EVERYTHING, 'stdio'], sampling: 'router', isolation: 'session' },
@@ -37,6 +40,7 @@ beforeAll(async () => {
         default: ['oa/gpt-main', 'an/claude-backup'],
         cheap: ['an/claude-backup'],
         free: ['oa/gpt-unpriced'],
+        mixed: ['oa/gpt-unpriced', 'an/claude-backup'],
       },
     },
   });
@@ -128,6 +132,29 @@ describe('per-agent model limits', () => {
     await frugal.close();
   });
 
+  it('charges an unpriced answer in a priced route at the reservation, and audits it as unpriced', async () => {
+    fake.reset();
+    const metered = await gateway('metered');
+    const result = await metered.callTool('switchboard__sample', { ...ASK, route: 'mixed' });
+    await metered.close();
+    expect(structured(result)).toMatchObject({ model: 'gpt-unpriced', costUsd: null, unpriced: true });
+    const raw = new Database(db, { readonly: true });
+    const row = raw
+      .prepare("SELECT cost_usd, attempts FROM audit WHERE agent = 'metered' ORDER BY id DESC LIMIT 1")
+      .get() as Json;
+    const charged = raw
+      .prepare("SELECT usd FROM budget_events WHERE agent = 'metered' ORDER BY id DESC LIMIT 1")
+      .pluck()
+      .get() as number;
+    raw.close();
+    expect(row.cost_usd).toBeNull();
+    expect(JSON.parse(String(row.attempts))).toEqual([
+      expect.objectContaining({ target: 'oa/gpt-unpriced', status: 'ok', unpriced: true }),
+    ]);
+    // The reservation: maxTokens (1) and the input estimate at claude-backup's price, never $0.
+    expect(charged).toBeGreaterThanOrEqual(15 / 1e6);
+  });
+
   it('allows only the routes the policy names', async () => {
     const narrow = await gateway('narrow');
     await expect(narrow.callTool('switchboard__sample', ASK)).rejects.toThrow(
@@ -150,6 +177,41 @@ describe('the sampling bridge', () => {
     expect(JSON.stringify(denied)).toMatch(/sampling is denied for server \\"denied\\"/);
     await client.close();
   });
+
+  it('charges the answer to the budget of the agent whose call asked, and refuses once it is spent', async () => {
+    fake.reset();
+    // Each ask reserves about $0.003 (25 input tokens estimated and maxTokens 5, at $100/M):
+    // the first fits in $0.004 and costs $0.0018; the second no longer fits.
+    const client = await gateway('bridged');
+    const first = await client.callTool('routed__trigger-sampling-request', { prompt: 'bridge me', maxTokens: 5 });
+    expect(JSON.stringify(first.content)).toContain('hello from gpt-main');
+    const second = await client.callTool('routed__trigger-sampling-request', { prompt: 'again', maxTokens: 5 });
+    await client.close();
+    expect(JSON.stringify(second)).toMatch(/model budget \\"0.004\/1d\\" for agent \\"bridged\\" is spent/);
+    expect(fake.requestsFor('gpt-main')).toHaveLength(1);
+    const raw = new Database(db, { readonly: true });
+    const spent = raw.prepare("SELECT usd FROM budget_events WHERE agent = 'bridged' ORDER BY id").pluck().all();
+    const rows = raw
+      .prepare(
+        "SELECT status, cost_usd FROM audit WHERE agent = 'bridged' AND method = 'sampling/createMessage' ORDER BY id",
+      )
+      .all();
+    raw.close();
+    expect(spent).toEqual([0.0018]);
+    expect(rows).toEqual([
+      { status: 'ok', cost_usd: 0.0018 },
+      { status: 'quota', cost_usd: null },
+    ]);
+  });
+
+  it("applies the asking agent's models.routes", async () => {
+    fake.reset();
+    const client = await gateway('bridge-narrow');
+    const result = await client.callTool('routed__trigger-sampling-request', { prompt: 'bridge me', maxTokens: 5 });
+    await client.close();
+    expect(JSON.stringify(result)).toMatch(/route \\"default\\" is not allowed for agent \\"bridge-narrow\\"/);
+    expect(fake.requests).toHaveLength(0);
+  });
 });
 
 describe('switchboard__models', () => {
@@ -157,7 +219,7 @@ describe('switchboard__models', () => {
     const client = await gateway('default');
     const result = await client.callTool('switchboard__models', {});
     const report = structured(result) as { routes: Json[]; health: Json[] };
-    expect(report.routes.map((r) => r.name).sort()).toEqual(['cheap', 'default', 'free']);
+    expect(report.routes.map((r) => r.name).sort()).toEqual(['cheap', 'default', 'free', 'mixed']);
     expect(report.health.length).toBeGreaterThan(0);
     await client.close();
   });

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { AuditOutcome } from '../../audit/index.js';
-import { GatewayError, errorMessage } from '../../errors.js';
-import { formatDelay, type BudgetStore } from '../../policy/index.js';
-import { parseSampleParams, type Router, type SampleOutcome } from '../../routing/index.js';
+import { GatewayError } from '../../errors.js';
+import type { BudgetStore } from '../../policy/index.js';
+import type { Router, SampleOutcome } from '../../routing/index.js';
 import type { BuiltinTool } from '../builtin.js';
-import type { DownstreamSession } from '../session.js';
+import { sampleFor } from './sample-for.js';
 
 const InputSchema = {
   type: 'object',
@@ -50,63 +50,6 @@ export function sampleAuditDetails(
   };
 }
 
-/**
- * Runs one sample for an agent: the route must be one its policy allows
- * (`models.routes`), and the estimated cost must fit its budget (`models.budgetUsd`),
- * reserved before the call and settled to the real cost after.
- */
-export async function sampleFor(
-  session: DownstreamSession,
-  router: Router,
-  budgets: BudgetStore | undefined,
-  args: unknown,
-  signal: AbortSignal,
-): Promise<SampleOutcome> {
-  let params;
-  try {
-    params = parseSampleParams(args);
-  } catch (error) {
-    throw new GatewayError('invalid_params', errorMessage(error));
-  }
-  const route = router.resolveRoute(params.route);
-  const policy = session.policy();
-  const allowed = policy?.models?.routes;
-  if (allowed && !allowed.includes(route)) {
-    throw new GatewayError(
-      'denied',
-      `route "${route}" is not allowed for agent "${session.agent}" (models.routes: ${allowed.join(', ')})`,
-    );
-  }
-  let reservation: number | undefined;
-  const budget = policy?.budget;
-  if (budget && budgets) {
-    const estimate = router.estimateCostUsd({ ...params, route });
-    if (estimate.costUsd === null) {
-      throw new GatewayError(
-        'denied',
-        `route "${route}" has no priced target, so the model budget of agent "${session.agent}" cannot be kept (add models.prices)`,
-      );
-    }
-    const outcome = budgets.reserve(session.agent, budget, estimate.costUsd);
-    if (!outcome.ok) {
-      throw new GatewayError(
-        'quota',
-        `model budget "${budget.text}" for agent "${session.agent}" is spent ($${outcome.spentUsd.toFixed(4)} used); retry in ${formatDelay(outcome.retryAfterMs)}`,
-        { data: { retryAfterMs: outcome.retryAfterMs } },
-      );
-    }
-    reservation = outcome.reservation;
-  }
-  try {
-    const outcome = await router.sample({ ...params, route }, { signal });
-    if (reservation !== undefined) budgets!.settle(reservation, outcome.costUsd ?? 0);
-    return outcome;
-  } catch (error) {
-    if (reservation !== undefined) budgets!.settle(reservation, 0);
-    throw error;
-  }
-}
-
 function current(router: () => Router | undefined): Router {
   const live = router();
   if (!live) throw new GatewayError('upstream_unavailable', 'servers.json has no models routes');
@@ -142,7 +85,8 @@ export function sampleTool(router: () => Router | undefined, budgets: BudgetStor
       return s ? sampleAuditDetails(s) : {};
     },
     async call(session, args, ctx) {
-      const outcome = await sampleFor(session, current(router), budgets, args, ctx.mcpReq.signal);
+      const caller = { agent: session.agent, policy: session.policy() };
+      const outcome = await sampleFor(caller, current(router), budgets, args, { signal: ctx.mcpReq.signal });
       const content = outcome.result.content;
       const text = content.type === 'text' ? content.text : '';
       return {
