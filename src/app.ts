@@ -110,9 +110,38 @@ export function buildRouter(config: LoadedConfig, log: Logger): Router | undefin
 
 /** Marks calls a killed gateway left unfinished, and applies retention (now and every 6 hours). */
 function maintainAudit(runtime: Runtime, log: Logger): NodeJS.Timeout | undefined {
-  const abandoned = runtime.approvals?.expireAbandoned() ?? 0;
-  if (abandoned > 0) log.warn('approvals left waiting by a stopped gateway were expired', { approvals: abandoned });
   const audit = runtime.audit;
+  // A call that waited for approval when its gateway died has no audit row yet (rows are
+  // begun after approval): it gets one now, as interrupted.
+  const abandoned = runtime.approvals?.expireAbandoned() ?? [];
+  for (const a of abandoned) {
+    let args: unknown = {};
+    try {
+      args = JSON.parse(a.args);
+    } catch {
+      args = { arguments: a.args };
+    }
+    audit?.record(
+      {
+        agent: a.agent,
+        session: a.session,
+        transport: a.transport,
+        method: 'tools/call',
+        server: a.server,
+        exposedName: a.tool,
+        decision: `requireApproval: ${a.rule}`,
+        args,
+      },
+      { status: 'interrupted', error: 'the gateway stopped while the call waited for approval' },
+      Math.max(0, Date.now() - Date.parse(a.createdAt)),
+    );
+  }
+  audit?.flush(); // now: a signal during startup must not lose them
+  if (abandoned.length > 0) {
+    log.warn('calls left waiting for approval by a stopped gateway were expired and audited as interrupted', {
+      calls: abandoned.length,
+    });
+  }
   if (!audit) return undefined;
   const interrupted = audit.recoverInterrupted();
   if (interrupted > 0) {
@@ -176,6 +205,11 @@ async function openFrontDoor(runtime: Runtime, options: ServeOptions, log: Logge
  * sessions and upstreams (their process groups), flush the audit log.
  */
 export async function serve(options: ServeOptions): Promise<void> {
+  // First: a SIGTERM that arrives while the gateway starts still ends it gracefully
+  // (until a handler exists, the default action kills the process on the spot).
+  const signalled = new Promise<string>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve(signal));
+  });
   const config = loadConfig(options.config);
   const log = gatewayLogger(config);
   const db = openDatabase(databaseFile(config, options.db));
@@ -212,9 +246,6 @@ export async function serve(options: ServeOptions): Promise<void> {
     (issues) => log.error('servers.json is invalid; the last good config keeps running', { errors: issues }),
   );
 
-  const signalled = new Promise<string>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve(signal));
-  });
   const reason = await Promise.race([door.closed.then(() => 'client closed stdin'), signalled]);
   log.info('shutting down', { reason, callsInFlight: runtime.callsInFlight });
   stopWatching();

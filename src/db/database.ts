@@ -82,6 +82,8 @@ const MIGRATIONS: readonly string[] = [
      id          INTEGER PRIMARY KEY,
      created_at  TEXT NOT NULL,
      agent       TEXT NOT NULL,
+     session     TEXT,
+     transport   TEXT NOT NULL,
      server      TEXT,
      tool        TEXT NOT NULL,
      rule        TEXT NOT NULL,

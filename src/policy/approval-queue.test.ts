@@ -14,6 +14,8 @@ const open = () => {
 };
 const request = {
   agent: 'alice',
+  session: 's1',
+  transport: 'stdio',
   server: 'files',
   tool: 'files__write_file',
   rule: 'files__write*',
@@ -82,7 +84,7 @@ describe('ApprovalQueue', () => {
     const live = queue.open(request);
     db.prepare('UPDATE approvals SET owner = ? WHERE id = ?').run(`${hostname()}:2147483646`, dead);
     db.prepare('UPDATE approvals SET owner = ? WHERE id = ?').run(`${hostname()}:${process.ppid}`, live);
-    expect(queue.expireAbandoned()).toBe(1);
+    expect(queue.expireAbandoned().map((r) => r.id)).toEqual([dead]);
     expect(queue.get(dead)).toMatchObject({ status: 'expired', decidedBy: 'gateway' });
     expect(queue.get(live)?.status).toBe('pending');
   });

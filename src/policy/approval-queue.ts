@@ -8,6 +8,8 @@ export interface ApprovalRow {
   id: number;
   createdAt: string;
   agent: string;
+  session: string | null;
+  transport: string;
   server: string | null;
   /** The exposed name (`files__write_file`). */
   tool: string;
@@ -26,7 +28,7 @@ export interface ApprovalDecision {
   by: string;
 }
 
-const SELECT = `id, created_at AS createdAt, agent, server, tool, rule, args, status,
+const SELECT = `id, created_at AS createdAt, agent, session, transport, server, tool, rule, args, status,
   decided_at AS decidedAt, decided_by AS decidedBy`;
 
 /** This process's rows are alive (ownerAlive treats them as left over from a start). */
@@ -51,8 +53,8 @@ export class ApprovalQueue {
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(
-      `INSERT INTO approvals (created_at, agent, server, tool, rule, args, owner)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO approvals (created_at, agent, session, transport, server, tool, rule, args, owner)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.update = db.prepare(
       `UPDATE approvals SET status = ?, decided_at = ?, decided_by = ?, owner = NULL
@@ -63,9 +65,10 @@ export class ApprovalQueue {
   }
 
   /** Records a call that waits for a person; returns its id. */
-  open(request: { agent: string; server: string | null; tool: string; rule: string; args: string }): number {
-    const { agent, server, tool, rule, args } = request;
-    return Number(this.insert.run(new Date().toISOString(), agent, server, tool, rule, args, OWNER).lastInsertRowid);
+  open(request: Omit<ApprovalRow, 'id' | 'createdAt' | 'status' | 'decidedAt' | 'decidedBy'>): number {
+    const { agent, session, transport, server, tool, rule, args } = request;
+    const now = new Date().toISOString();
+    return Number(this.insert.run(now, agent, session, transport, server, tool, rule, args, OWNER).lastInsertRowid);
   }
 
   /**
@@ -145,17 +148,20 @@ export class ApprovalQueue {
     return this.db.prepare("DELETE FROM approvals WHERE status != 'pending' AND created_at < ?").run(cutoff).changes;
   }
 
-  /** Pending rows of a gateway that died while they waited can never be answered: expire them. */
-  expireAbandoned(): number {
-    const rows = this.db.prepare("SELECT id, owner FROM approvals WHERE status = 'pending'").all() as {
-      id: number;
+  /**
+   * Pending rows of a gateway that died while they waited can never be answered: expire
+   * them. Returns them, so that the gateway starting up can audit their calls.
+   */
+  expireAbandoned(): ApprovalRow[] {
+    const rows = this.db
+      .prepare(`SELECT ${SELECT}, owner FROM approvals WHERE status = 'pending'`)
+      .all() as (ApprovalRow & {
       owner: string | null;
-    }[];
-    let expired = 0;
-    for (const row of rows) {
-      if (alive(row.owner)) continue;
-      this.close(row.id, 'expired', 'gateway');
-      expired++;
+    })[];
+    const expired: ApprovalRow[] = [];
+    for (const { owner, ...row } of rows) {
+      if (alive(owner) || !this.close(row.id, 'expired', 'gateway')) continue;
+      expired.push({ ...row, status: 'expired', decidedBy: 'gateway' });
     }
     return expired;
   }

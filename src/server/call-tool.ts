@@ -141,6 +141,8 @@ async function askApproval(
   const queue = runtime.approvals;
   const queued = queue?.open({
     agent: session.agent,
+    session: session.id,
+    transport: session.info.transport,
     server,
     tool,
     rule,

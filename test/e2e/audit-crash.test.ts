@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectClient, type TestClient } from '../helpers/clients.js';
 import { startGatewayHttp } from '../helpers/gateway.js';
-import { RECORDER, tempDir, writeConfig } from '../helpers/paths.js';
+import { RECORDER, tempDir, writeConfig, writePolicy } from '../helpers/paths.js';
 import { killAll, stop } from '../helpers/processes.js';
 import { readRecords, waitFor } from '../helpers/wait.js';
 
@@ -67,4 +67,42 @@ describe('a gateway killed mid-call', () => {
     expect(rows.filter((r) => r.status === 'interrupted').length).toBeGreaterThan(0);
     expect(new Set(rows.map((r) => r.status))).toEqual(new Set(['ok', 'interrupted']));
   }, 120_000);
+});
+
+describe('a gateway killed while a call waits for approval', () => {
+  it('audits the call as interrupted when it starts again, and expires the approval', async () => {
+    const own = tempDir();
+    writePolicy(own, 'default', { allow: ['*'], requireApproval: ['recorder__echo'] });
+    const cfg = writeConfig(own, { mcpServers: { recorder: { command: 'node', args: [RECORDER] } } });
+    const file = path.join(own, 'approval.db');
+    const gateway = await startGatewayHttp(cfg, ['--db', file]);
+    const client = await connectClient('v1', { url: gateway.url });
+    const waiting = client.callTool('recorder__echo', { text: 'left waiting' }).catch(() => undefined);
+    await waitFor('the call to wait for approval', () => {
+      const raw = new Database(file, { readonly: true });
+      const n = raw.prepare("SELECT COUNT(*) FROM approvals WHERE status = 'pending'").pluck().get() as number;
+      raw.close();
+      return n === 1;
+    });
+    await stop(gateway.child, 'SIGKILL');
+    await waiting;
+    await client.close().catch(() => undefined);
+    const restarted = await startGatewayHttp(cfg, ['--db', file]);
+    await stop(restarted.child); // at once: the rows written at startup are committed before it serves
+
+    const raw = new Database(file, { readonly: true });
+    const rows = raw.prepare('SELECT exposed_name, status, error, args, transport FROM audit').all();
+    const approvals = raw.prepare('SELECT status, decided_by FROM approvals').all();
+    raw.close();
+    expect(rows).toEqual([
+      {
+        exposed_name: 'recorder__echo',
+        status: 'interrupted',
+        error: 'the gateway stopped while the call waited for approval',
+        args: '{"text":"left waiting"}',
+        transport: 'http',
+      },
+    ]);
+    expect(approvals).toEqual([{ status: 'expired', decided_by: 'gateway' }]);
+  });
 });
