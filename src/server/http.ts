@@ -14,6 +14,7 @@ import { GatewayError, errorMessage } from '../errors.js';
 import { adminToken, dashboard, dashboardUrl, type DashboardSources } from '../dashboard/index.js';
 import type { Caller, SessionUpstreams } from '../upstream/index.js';
 import { health } from './health.js';
+import { paramHeaderMismatch } from './param-headers.js';
 import { isLoopbackHost, originGuard } from './origin-guard.js';
 import type { Runtime } from './runtime.js';
 import { DownstreamSession } from './session.js';
@@ -39,8 +40,14 @@ export interface HttpFrontDoor {
   close(): Promise<void>;
 }
 
-function jsonRpcError(status: number, code: number, message: string, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), {
+function jsonRpcError(
+  status: number,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+  id: unknown = null,
+): Response {
+  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id }), {
     status,
     headers: { 'content-type': 'application/json', ...headers },
   });
@@ -202,6 +209,16 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
         return transport.handleRequest(request, { parsedBody: body });
       }
       return jsonRpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required (send initialize first)');
+    }
+    const rpc = body as
+      { id?: unknown; method?: unknown; params?: { name?: unknown; arguments?: unknown } } | undefined;
+    if (rpc?.method === 'tools/call') {
+      const mismatch = paramHeaderMismatch(
+        request.headers,
+        rpc.params,
+        (tool) => runtime.catalog.tool(tool)?.item.inputSchema,
+      );
+      if (mismatch) return jsonRpcError(400, -32020, `Header mismatch: ${mismatch}`, {}, rpc.id ?? null);
     }
     return requestAgent.run(who.agent, () => modern.fetch(request, { parsedBody: body }));
   };
