@@ -48,6 +48,13 @@ type Op =
   | { kind: 'finish'; row: AuditRow }
   | { kind: 'record'; row: AuditRow };
 
+/**
+ * How long an outcome or a refusal may wait for a start to share its commit. A start
+ * commits on the next turn (the call waits for it); the outcome of the call before it
+ * rides along, so at one call in flight each call costs one commit instead of two.
+ */
+const LAZY_COMMIT_MS = 10;
+
 /** Outcomes kept for a later commit after a failed one, at most. */
 const MAX_RETRY_OPS = 10_000;
 
@@ -95,13 +102,19 @@ function blankOutcome(): Partial<AuditRow> {
  * The audit log's writer. `start` resolves only once the call's row is committed, so
  * nothing is forwarded unaudited. Rows that arrive in the same turn of the event loop
  * share one transaction (group commit): durability costs one commit per turn, not
- * one per call. Finishing a row links it into the hash chain in the same transaction.
+ * one per call. Outcomes and refusals, which nothing waits for, are durable within
+ * `LAZY_COMMIT_MS` (sooner when a start commits first); a process killed in that window
+ * leaves the row `interrupted`. Finishing a row links it into the hash chain in the
+ * same transaction.
  * If the database cannot be written, calls are refused (`onFailure: "refuse"`, the
  * default) or go ahead unaudited with an error logged (`"allow"`).
  */
 export class AuditLog {
   private queue: Op[] = [];
   private scheduled = false;
+  private lazyTimer: NodeJS.Timeout | undefined;
+  /** The chain's key kind is in audit_meta (written by this process's first link). */
+  private chainRecorded = false;
   private readonly now: () => number;
   private readonly insert;
   private readonly finish;
@@ -190,6 +203,10 @@ export class AuditLog {
   enqueue(op: Op): void {
     this.queue.push(op);
     if (this.scheduled) return;
+    if (op.kind !== 'begin') {
+      this.lazyTimer ??= setTimeout(() => this.flush(), LAZY_COMMIT_MS);
+      return;
+    }
     this.scheduled = true;
     setImmediate(() => this.flush());
   }
@@ -197,12 +214,15 @@ export class AuditLog {
   /** Commits everything queued, in one transaction. */
   flush(): void {
     this.scheduled = false;
+    clearTimeout(this.lazyTimer);
+    this.lazyTimer = undefined;
     const ops = this.queue;
     if (ops.length === 0) return;
     this.queue = [];
     try {
       this.commit.immediate(ops);
       this.failures = 0;
+      this.chainRecorded ||= ops.some((op) => op.kind !== 'begin');
     } catch (error) {
       this.failed(ops, error);
       return;
@@ -267,7 +287,7 @@ export class AuditLog {
     if (head) {
       this.writeMeta.run('head_seq', String(head.seq));
       this.writeMeta.run('head_hash', head.hash);
-      this.writeMeta.run('chain', this.options.key.kind);
+      if (!this.chainRecorded) this.writeMeta.run('chain', this.options.key.kind);
     }
   }
 
