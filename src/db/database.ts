@@ -79,6 +79,15 @@ const MIGRATIONS: readonly string[] = [
      usd   REAL NOT NULL
    );
    CREATE INDEX budget_events_by_agent ON budget_events (agent, ts);`,
+  // 5: quota counts — how many quota_events rows each (agent, key) has, kept in the same
+  // transactions that add and prune them, so a take reads one row instead of counting.
+  `CREATE TABLE quota_counts (
+     agent TEXT NOT NULL,
+     key   TEXT NOT NULL,
+     n     INTEGER NOT NULL,
+     PRIMARY KEY (agent, key)
+   ) WITHOUT ROWID;
+   INSERT INTO quota_counts (agent, key, n) SELECT agent, key, COUNT(*) FROM quota_events GROUP BY agent, key;`,
 ];
 
 /**
