@@ -177,6 +177,33 @@ describe('AuditLog.start', () => {
 });
 
 describe('AuditCall.end', () => {
+  it("commits an outcome with the next call's start, so one call in flight costs one commit", async () => {
+    const log = auditLog();
+    const first = await log.start(CALL);
+    first!.end({ status: 'ok' });
+    await new Promise((resolve) => setImmediate(resolve)); // a turn with nothing else to write
+    expect(committedRow(first!.id)?.status).toBe('pending');
+    expect(log.pendingOps).toBe(1);
+    const second = await log.start(CALL);
+    expect(log.pendingOps).toBe(0);
+    expect(committedRow(first!.id)?.status).toBe('ok');
+    expect(committedRow(second!.id)?.status).toBe('pending');
+  });
+
+  it('commits a lone outcome on its own shortly after', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const log = auditLog();
+      const call = await log.start(CALL);
+      call!.end({ status: 'ok' });
+      expect(committedRow(call!.id)?.status).toBe('pending');
+      vi.advanceTimersByTime(10);
+      expect(committedRow(call!.id)?.status).toBe('ok');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('writes the outcome on flush and links the row into the chain', async () => {
     const log = auditLog();
     const call = await log.start(CALL);

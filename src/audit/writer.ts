@@ -1,5 +1,4 @@
-import { hostname } from 'node:os';
-import type { Db } from '../db/index.js';
+import { OWNER, ownerAlive, type Db } from '../db/index.js';
 import { GatewayError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/index.js';
 import { GENESIS, chainHash, type ChainKey } from './chain.js';
@@ -48,11 +47,15 @@ type Op =
   | { kind: 'finish'; row: AuditRow }
   | { kind: 'record'; row: AuditRow };
 
+/**
+ * How long an outcome or a refusal may wait for a start to share its commit. A start
+ * commits on the next turn (the call waits for it); the outcome of the call before it
+ * rides along, so at one call in flight each call costs one commit instead of two.
+ */
+const LAZY_COMMIT_MS = 10;
+
 /** Outcomes kept for a later commit after a failed one, at most. */
 const MAX_RETRY_OPS = 10_000;
-
-/** The owner of pending rows: a dead owner's pending rows were interrupted. */
-const OWNER = `${hostname()}:${process.pid}`;
 
 /** One audited call in flight. `end` records its outcome; it never throws. */
 export class AuditCall {
@@ -95,13 +98,19 @@ function blankOutcome(): Partial<AuditRow> {
  * The audit log's writer. `start` resolves only once the call's row is committed, so
  * nothing is forwarded unaudited. Rows that arrive in the same turn of the event loop
  * share one transaction (group commit): durability costs one commit per turn, not
- * one per call. Finishing a row links it into the hash chain in the same transaction.
+ * one per call. Outcomes and refusals, which nothing waits for, are durable within
+ * `LAZY_COMMIT_MS` (sooner when a start commits first); a process killed in that window
+ * leaves the row `interrupted`. Finishing a row links it into the hash chain in the
+ * same transaction.
  * If the database cannot be written, calls are refused (`onFailure: "refuse"`, the
  * default) or go ahead unaudited with an error logged (`"allow"`).
  */
 export class AuditLog {
   private queue: Op[] = [];
   private scheduled = false;
+  private lazyTimer: NodeJS.Timeout | undefined;
+  /** The chain's key kind is in audit_meta (written by this process's first link). */
+  private chainRecorded = false;
   private readonly now: () => number;
   private readonly insert;
   private readonly finish;
@@ -190,6 +199,10 @@ export class AuditLog {
   enqueue(op: Op): void {
     this.queue.push(op);
     if (this.scheduled) return;
+    if (op.kind !== 'begin') {
+      this.lazyTimer ??= setTimeout(() => this.flush(), LAZY_COMMIT_MS);
+      return;
+    }
     this.scheduled = true;
     setImmediate(() => this.flush());
   }
@@ -197,12 +210,15 @@ export class AuditLog {
   /** Commits everything queued, in one transaction. */
   flush(): void {
     this.scheduled = false;
+    clearTimeout(this.lazyTimer);
+    this.lazyTimer = undefined;
     const ops = this.queue;
     if (ops.length === 0) return;
     this.queue = [];
     try {
       this.commit.immediate(ops);
       this.failures = 0;
+      this.chainRecorded ||= ops.some((op) => op.kind !== 'begin');
     } catch (error) {
       this.failed(ops, error);
       return;
@@ -267,7 +283,7 @@ export class AuditLog {
     if (head) {
       this.writeMeta.run('head_seq', String(head.seq));
       this.writeMeta.run('head_hash', head.hash);
-      this.writeMeta.run('chain', this.options.key.kind);
+      if (!this.chainRecorded) this.writeMeta.run('chain', this.options.key.kind);
     }
   }
 
@@ -325,23 +341,11 @@ export class AuditLog {
 }
 
 function wellFormed(row: AuditRow): void {
+  // Twice per call, over every field: no arrays of entries, and no copy of a string
+  // that is already well formed (nearly all of them).
   const record = row as unknown as Record<string, unknown>;
-  for (const [key, value] of Object.entries(record)) {
-    if (typeof value === 'string') record[key] = value.toWellFormed();
-  }
-}
-
-function ownerAlive(owner: string | null): boolean {
-  if (!owner) return false;
-  const at = owner.lastIndexOf(':');
-  const host = owner.slice(0, at);
-  const pid = Number(owner.slice(at + 1));
-  if (host !== hostname()) return true; // another machine's process: not ours to judge
-  if (pid === process.pid) return false; // this process is starting: nothing of it is pending yet
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  for (const key in record) {
+    const value = record[key];
+    if (typeof value === 'string' && !value.isWellFormed()) record[key] = value.toWellFormed();
   }
 }

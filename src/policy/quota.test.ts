@@ -159,6 +159,18 @@ describe('SqliteQuotaStore', () => {
     expect(db.prepare('SELECT COUNT(*) FROM quota_events').pluck().get()).toBe(1);
   });
 
+  it('keeps its count of calls equal to the rows, through pruning and two connections', () => {
+    const db = open();
+    const stores = [new SqliteQuotaStore(db), new SqliteQuotaStore(open())];
+    const files = rule('files__*', '50/1m');
+    const reads = rule('*', '20/10s');
+    for (let i = 0; i < 400; i++) stores[i % 2]!.take('ops', i % 3 === 0 ? [files, reads] : [files], T0 + i * 500);
+    for (const key of ['files__*', '*']) {
+      const counted = db.prepare('SELECT n FROM quota_counts WHERE agent = ? AND key = ?').pluck().get('ops', key);
+      expect(counted).toBe(rows(db, 'ops', key));
+    }
+  });
+
   it('holds at most N rows per key, however many calls are refused', () => {
     const db = open();
     const store = new SqliteQuotaStore(db);

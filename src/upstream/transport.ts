@@ -2,6 +2,7 @@ import path from 'node:path';
 import { SSEClientTransport, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
 import type { ServerConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
+import { ownSignalFetch } from './own-signal-fetch.js';
 import { StdioUpstreamTransport } from './stdio-transport.js';
 
 /** A value that reads like a relative path ("./data", "../x") is made absolute against the config folder. */
@@ -36,7 +37,12 @@ export function createTransport(
     // The SSE GET is made by the EventSource, which takes its headers from a custom fetch.
     const fetchWithHeaders: typeof fetch = (input, init) =>
       fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...headers } });
-    return new SSEClientTransport(url, { requestInit: { headers }, eventSourceInit: { fetch: fetchWithHeaders } });
+    return new SSEClientTransport(url, {
+      requestInit: { headers },
+      eventSourceInit: { fetch: fetchWithHeaders },
+      fetch: ownSignalFetch(),
+    });
   }
-  return new StreamableHTTPClientTransport(url, { requestInit: { headers } });
+  // Each request gets its own AbortSignal (see own-signal-fetch.ts): the SDK shares one.
+  return new StreamableHTTPClientTransport(url, { requestInit: { headers }, fetch: ownSignalFetch() });
 }
