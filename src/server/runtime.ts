@@ -256,9 +256,26 @@ export class Runtime {
         void pending.finally(() => this.subscribing.delete(key)).catch(() => undefined);
       }
       await pending;
-      set = this.subscribers.get(key)!;
+      set = this.subscribers.get(key);
     }
-    set.add(session);
+    // Only an open session is remembered: one that closed while the upstream subscribe
+    // was under way, or a stateless request (gone once answered), would stay in the set
+    // for good, and keep the upstream subscription with it.
+    if (this.sessions.has(session)) {
+      if (!set) {
+        set = new Set();
+        this.subscribers.set(key, set);
+        this.subscribed.set(key, upstream);
+      }
+      set.add(session);
+      return;
+    }
+    // Sessions that waited on the same subscribe join first; if none did, it is undone.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.subscribers.get(key)?.size !== 0) return;
+    this.subscribers.delete(key);
+    this.subscribed.delete(key);
+    await upstream.request('resources/unsubscribe', { uri }).catch(() => undefined);
   }
 
   async unsubscribe(session: DownstreamSession, upstream: Upstream, uri: string): Promise<void> {
@@ -337,6 +354,28 @@ export class Runtime {
 
   get callsInFlight(): number {
     return this.inflightTotal;
+  }
+
+  /**
+   * Sizes of what the runtime keeps per session or per call, for `/healthz`: each goes
+   * back to 0 once the sessions are gone (a test holds it to that).
+   */
+  get registries(): {
+    sessions: number;
+    subscriptions: number;
+    subscribers: number;
+    inputFlows: number;
+    agentsWithCalls: number;
+  } {
+    let subscribers = 0;
+    for (const set of this.subscribers.values()) subscribers += set.size;
+    return {
+      sessions: this.sessions.size,
+      subscriptions: this.subscribed.size + this.subscribing.size,
+      subscribers,
+      inputFlows: this.flows.size,
+      agentsWithCalls: this.inflight.size,
+    };
   }
 
   async closeSession(session: DownstreamSession): Promise<void> {
