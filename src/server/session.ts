@@ -56,6 +56,7 @@ export class DownstreamSession {
     readonly info: SessionInfo,
     upstreams?: SessionUpstreams,
   ) {
+    this.visibility = new Visibility(() => ({ catalog: runtime.catalog, policy: this.policy() }));
     this.server = new Server(
       { name: 'switchboard', version: GATEWAY_VERSION },
       { capabilities: CAPABILITIES, instructions: this.instructions() },
@@ -74,7 +75,6 @@ export class DownstreamSession {
       runtime.pool.forSession(owner, () => Boolean(this.server.getClientCapabilities()?.roots), {
         log: (upstream, params) => runtime.forwardLog(upstream.name, params, [this]),
       });
-    this.visibility = new Visibility(() => ({ catalog: runtime.catalog, policy: this.policy() }));
     registerHandlers(this);
     this.server.setNotificationHandler('notifications/roots/list_changed', () => {
       void this.upstreams.notifyOwn('notifications/roots/list_changed');
@@ -108,11 +108,15 @@ export class DownstreamSession {
     return this.runtime.policies.get(this.agent);
   }
 
-  /** Upstream instructions, each under its server's name, so the agent knows what the tools are for. */
+  /**
+   * Upstream instructions, each under its server's name, so the agent knows what the
+   * tools are for; only of the servers its policy lets it see.
+   */
   private instructions(): string {
     const parts = ['Switchboard gateway: tools, prompts and resources of several MCP servers, named <server>__<name>.'];
     for (const upstream of this.runtime.pool.upstreams.values()) {
-      if (upstream.instructions) parts.push(`## ${upstream.name}\n${upstream.instructions}`);
+      if (upstream.instructions && this.visibility.mayUse(upstream.name))
+        parts.push(`## ${upstream.name}\n${upstream.instructions}`);
     }
     return parts.join('\n\n');
   }

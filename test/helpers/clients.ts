@@ -44,6 +44,8 @@ export interface CallOptions {
 export interface TestClient {
   kind: ClientKind;
   era(): string | undefined;
+  /** The server's `instructions`, as the client received them. */
+  instructions(): string | undefined;
   listTools(): Promise<Json[]>;
   callTool(name: string, args?: Json, options?: CallOptions): Promise<Json>;
   readResource(uri: string): Promise<Json>;
@@ -105,6 +107,7 @@ export async function connectClient(kind: ClientKind, target: Target, handlers: 
     return {
       kind,
       era: () => client.getServerVersion() && 'legacy',
+      instructions: () => client.getInstructions(),
       listTools: () => all((cursor) => client.listTools(cursor ? { cursor } : {}) as never, 'tools'),
       callTool: (name, args = {}, options = {}) =>
         client.callTool({ name, arguments: args }, undefined, options) as never,
@@ -143,6 +146,7 @@ export async function connectClient(kind: ClientKind, target: Target, handlers: 
   return {
     kind,
     era: () => client.getProtocolEra(),
+    instructions: () => client.getInstructions(),
     listTools: async () => (await client.listTools()).tools as never,
     callTool: (name, args = {}, options = {}) => client.callTool({ name, arguments: args }, options) as never,
     readResource: (uri) => client.readResource({ uri }) as never,
