@@ -48,7 +48,8 @@ export class Runtime {
   private signatures = { tools: '', prompts: '', resources: '' };
   /** Upstream URI subscriptions, counted over sessions: `upstreamId\0uri` → sessions. */
   private readonly subscribers = new Map<string, Set<DownstreamSession>>();
-  private readonly subscribed = new Map<string, Upstream>();
+  /** The connection each upstream subscription was sent on (`restarts` tells a reconnection). */
+  private readonly subscribed = new Map<string, { upstream: Upstream; restarts: number }>();
   private readonly subscribing = new Map<string, Promise<void>>();
   private upstreamLevel: LoggingLevel | undefined;
   private readonly pins: PinStore | undefined;
@@ -96,7 +97,10 @@ export class Runtime {
       }
     });
     const hooks: UpstreamHooks = {
-      changed: () => this.rebuild(),
+      changed: (upstream) => {
+        this.rebuild();
+        this.resubscribe(upstream);
+      },
       log: (upstream, params) => this.forwardLog(upstream.name, params, this.sessions),
       resourceUpdated: (upstream, uri) => this.forwardUpdated(upstream, uri),
       sample: async (params, signal) => {
@@ -250,7 +254,7 @@ export class Runtime {
       if (!pending) {
         pending = upstream.request('resources/subscribe', { uri }).then(() => {
           this.subscribers.set(key, new Set());
-          this.subscribed.set(key, upstream);
+          this.subscribed.set(key, { upstream, restarts: upstream.restarts });
         });
         this.subscribing.set(key, pending);
         void pending.finally(() => this.subscribing.delete(key)).catch(() => undefined);
@@ -265,7 +269,7 @@ export class Runtime {
       if (!set) {
         set = new Set();
         this.subscribers.set(key, set);
-        this.subscribed.set(key, upstream);
+        this.subscribed.set(key, { upstream, restarts: upstream.restarts });
       }
       set.add(session);
       return;
@@ -285,6 +289,38 @@ export class Runtime {
     this.subscribers.delete(key);
     this.subscribed.delete(key);
     await upstream.request('resources/unsubscribe', { uri });
+  }
+
+  /**
+   * A restarted upstream process, or the connection that replaced another on a reload,
+   * knows nothing of the subscriptions sessions still hold: they are sent to it again
+   * (and moved to it, after a reload). Sessions' own connections (`isolation:
+   * "session"`) are not covered: they are replaced on the session's next call.
+   */
+  private resubscribe(upstream: Upstream): void {
+    if (upstream.status !== 'ready' || upstream.config.isolation === 'session') return;
+    if (this.pool.upstreams.get(upstream.name) !== upstream) return;
+    for (const [key, entry] of [...this.subscribed]) {
+      if (entry.upstream.name !== upstream.name) continue;
+      if (entry.upstream === upstream && entry.restarts === upstream.restarts) continue;
+      const uri = key.slice(key.indexOf('\u0000') + 1);
+      const moved = `${upstream.id}\u0000${uri}`;
+      if (moved !== key) {
+        const set = this.subscribers.get(key) ?? new Set<DownstreamSession>();
+        for (const session of this.subscribers.get(moved) ?? []) set.add(session);
+        this.subscribers.delete(key);
+        this.subscribed.delete(key);
+        this.subscribers.set(moved, set);
+      }
+      this.subscribed.set(moved, { upstream, restarts: upstream.restarts });
+      void upstream.request('resources/subscribe', { uri }).catch((error: unknown) =>
+        this.log.warn('cannot subscribe again after the upstream reconnected', {
+          server: upstream.name,
+          uri,
+          error: errorMessage(error),
+        }),
+      );
+    }
   }
 
   /** Upstreams log at the most verbose level any session asked for. */
@@ -383,7 +419,7 @@ export class Runtime {
     for (const [key, set] of this.subscribers) {
       if (!set.delete(session) || set.size > 0) continue;
       this.subscribers.delete(key);
-      const upstream = this.subscribed.get(key);
+      const upstream = this.subscribed.get(key)?.upstream;
       this.subscribed.delete(key);
       const uri = key.slice(key.indexOf('\u0000') + 1);
       await upstream?.request('resources/unsubscribe', { uri }).catch(() => undefined);

@@ -56,6 +56,7 @@ export interface TestClient {
   complete(params: Json): Promise<Json>;
   setLoggingLevel(level: string): Promise<void>;
   subscribe(uri: string): Promise<void>;
+  unsubscribe(uri: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -120,6 +121,7 @@ export async function connectClient(kind: ClientKind, target: Target, handlers: 
       complete: (params) => client.complete(params as never) as never,
       setLoggingLevel: async (level) => void (await client.setLoggingLevel(level as never)),
       subscribe: async (uri) => void (await client.subscribeResource({ uri })),
+      unsubscribe: async (uri) => void (await client.unsubscribeResource({ uri })),
       close: () => client.close(),
     };
   }
@@ -157,6 +159,7 @@ export async function connectClient(kind: ClientKind, target: Target, handlers: 
     complete: (params) => client.complete(params as never) as never,
     setLoggingLevel: async (level) => void (await client.setLoggingLevel(level as never)),
     subscribe: async (uri) => void (await client.subscribeResource({ uri })),
+    unsubscribe: async (uri) => void (await client.unsubscribeResource({ uri })),
     close: () => client.close(),
   };
 }
