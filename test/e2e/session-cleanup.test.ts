@@ -29,7 +29,8 @@ beforeAll(async () => {
       recorder: { command: 'node', args: [RECORDER] },
       slow: { command: 'node', args: [RECORDER], env: { SUBSCRIBE_DELAY_MS: '300', RECORD_FILE: records } },
     },
-    gateway: { sessionIdleMs: 1_000 },
+    // Long enough that a session in use never expires on a busy machine, short enough to wait for.
+    gateway: { sessionIdleMs: 3_000 },
   });
   ({ url, base } = await startGatewayHttp(config));
 });
@@ -105,10 +106,14 @@ describe('per-session state after the sessions are gone', () => {
       // (2026-07-28 has no resources/subscribe: subscriptions/listen replaced it)
       await client.close();
     }
-    const idle = await waitFor('the idle sessions to expire', async () => {
-      const health = await healthz();
-      return health.sessions === 0 ? health : undefined;
-    });
+    const idle = await waitFor(
+      'the idle sessions to expire',
+      async () => {
+        const health = await healthz();
+        return health.sessions === 0 ? health : undefined;
+      },
+      20_000,
+    );
     expect(idle.registries).toEqual({
       sessions: 0,
       subscriptions: 0,
