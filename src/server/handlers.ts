@@ -134,6 +134,7 @@ export function registerHandlers(session: DownstreamSession): void {
         args: params.argument ?? {},
       };
       let target: { server: string; ref: Record<string, unknown> };
+      await runtime.ready;
       if (params.ref.type === 'ref/prompt') {
         const name = String(params.ref.name);
         const decision = visibility.prompt(name);
@@ -156,12 +157,22 @@ export function registerHandlers(session: DownstreamSession): void {
         const mapped = resource(params.ref.uri, start);
         target = { server: mapped.server, ref: { ...params.ref, uri: mapped.uri } };
       }
-      return (await withAudit(session, start, false, async () => {
-        const upstream = await upstreamFor(session, target.server);
-        return upstream.request('completion/complete', forwardParams(params, { ref: target.ref }), {
-          signal: ctx.mcpReq.signal,
-        });
-      })) as never;
+      // Run like a call, so that a request the upstream sends mid-completion (elicitation,
+      // sampling) finds its way back to this session's client.
+      const binding = `completion/complete\u0000${String(start.exposedName)}`;
+      return (await session.run(
+        ctx,
+        binding,
+        (caller, signal) =>
+          withAudit(session, start, false, async () => {
+            const upstream = await upstreamFor(session, target.server);
+            return upstream.request('completion/complete', forwardParams(params, { ref: target.ref }), {
+              caller,
+              signal,
+            });
+          }),
+        { input: false },
+      )) as never;
     }),
   );
 

@@ -248,7 +248,7 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     void metrics.text().then((text) => res.type(metrics.contentType).send(text));
   });
   app.get('/healthz', (_req, res) => {
-    res.status(200).json({ ...health(runtime), sessions: legacySessions.size });
+    res.status(200).json({ ...health(runtime), sessions: legacySessions.size, registries: runtime.registries });
   });
   const handler = toNodeHandler(
     { fetch: route },

@@ -50,7 +50,8 @@ export class Runtime {
   private signatures = { tools: '', prompts: '', resources: '' };
   /** Upstream URI subscriptions, counted over sessions: `upstreamId\0uri` → sessions. */
   private readonly subscribers = new Map<string, Set<DownstreamSession>>();
-  private readonly subscribed = new Map<string, Upstream>();
+  /** The connection each upstream subscription was sent on (`restarts` tells a reconnection). */
+  private readonly subscribed = new Map<string, { upstream: Upstream; restarts: number }>();
   private readonly subscribing = new Map<string, Promise<void>>();
   private upstreamLevel: LoggingLevel | undefined;
   private readonly pins: PinStore | undefined;
@@ -113,7 +114,10 @@ export class Runtime {
       }
     });
     const hooks: UpstreamHooks = {
-      changed: () => this.rebuild(),
+      changed: (upstream) => {
+        this.rebuild();
+        this.resubscribe(upstream);
+      },
       log: (upstream, params) => this.forwardLog(upstream.name, params, this.sessions),
       resourceUpdated: (upstream, uri) => this.forwardUpdated(upstream, uri),
       sample: async (params, signal, agent) => {
@@ -266,15 +270,32 @@ export class Runtime {
       if (!pending) {
         pending = upstream.request('resources/subscribe', { uri }).then(() => {
           this.subscribers.set(key, new Set());
-          this.subscribed.set(key, upstream);
+          this.subscribed.set(key, { upstream, restarts: upstream.restarts });
         });
         this.subscribing.set(key, pending);
         void pending.finally(() => this.subscribing.delete(key)).catch(() => undefined);
       }
       await pending;
-      set = this.subscribers.get(key)!;
+      set = this.subscribers.get(key);
     }
-    set.add(session);
+    // Only an open session is remembered: one that closed while the upstream subscribe
+    // was under way, or a stateless request (gone once answered), would stay in the set
+    // for good, and keep the upstream subscription with it.
+    if (this.sessions.has(session)) {
+      if (!set) {
+        set = new Set();
+        this.subscribers.set(key, set);
+        this.subscribed.set(key, { upstream, restarts: upstream.restarts });
+      }
+      set.add(session);
+      return;
+    }
+    // Sessions that waited on the same subscribe join first; if none did, it is undone.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.subscribers.get(key)?.size !== 0) return;
+    this.subscribers.delete(key);
+    this.subscribed.delete(key);
+    await upstream.request('resources/unsubscribe', { uri }).catch(() => undefined);
   }
 
   async unsubscribe(session: DownstreamSession, upstream: Upstream, uri: string): Promise<void> {
@@ -284,6 +305,38 @@ export class Runtime {
     this.subscribers.delete(key);
     this.subscribed.delete(key);
     await upstream.request('resources/unsubscribe', { uri });
+  }
+
+  /**
+   * A restarted upstream process, or the connection that replaced another on a reload,
+   * knows nothing of the subscriptions sessions still hold: they are sent to it again
+   * (and moved to it, after a reload). Sessions' own connections (`isolation:
+   * "session"`) are not covered: they are replaced on the session's next call.
+   */
+  private resubscribe(upstream: Upstream): void {
+    if (upstream.status !== 'ready' || upstream.config.isolation === 'session') return;
+    if (this.pool.upstreams.get(upstream.name) !== upstream) return;
+    for (const [key, entry] of [...this.subscribed]) {
+      if (entry.upstream.name !== upstream.name) continue;
+      if (entry.upstream === upstream && entry.restarts === upstream.restarts) continue;
+      const uri = key.slice(key.indexOf('\u0000') + 1);
+      const moved = `${upstream.id}\u0000${uri}`;
+      if (moved !== key) {
+        const set = this.subscribers.get(key) ?? new Set<DownstreamSession>();
+        for (const session of this.subscribers.get(moved) ?? []) set.add(session);
+        this.subscribers.delete(key);
+        this.subscribed.delete(key);
+        this.subscribers.set(moved, set);
+      }
+      this.subscribed.set(moved, { upstream, restarts: upstream.restarts });
+      void upstream.request('resources/subscribe', { uri }).catch((error: unknown) =>
+        this.log.warn('cannot subscribe again after the upstream reconnected', {
+          server: upstream.name,
+          uri,
+          error: errorMessage(error),
+        }),
+      );
+    }
   }
 
   /** Upstreams log at the most verbose level any session asked for. */
@@ -355,12 +408,34 @@ export class Runtime {
     return this.inflightTotal;
   }
 
+  /**
+   * Sizes of what the runtime keeps per session or per call, for `/healthz`: each goes
+   * back to 0 once the sessions are gone (a test holds it to that).
+   */
+  get registries(): {
+    sessions: number;
+    subscriptions: number;
+    subscribers: number;
+    inputFlows: number;
+    agentsWithCalls: number;
+  } {
+    let subscribers = 0;
+    for (const set of this.subscribers.values()) subscribers += set.size;
+    return {
+      sessions: this.sessions.size,
+      subscriptions: this.subscribed.size + this.subscribing.size,
+      subscribers,
+      inputFlows: this.flows.size,
+      agentsWithCalls: this.inflight.size,
+    };
+  }
+
   async closeSession(session: DownstreamSession): Promise<void> {
     this.sessions.delete(session);
     for (const [key, set] of this.subscribers) {
       if (!set.delete(session) || set.size > 0) continue;
       this.subscribers.delete(key);
-      const upstream = this.subscribed.get(key);
+      const upstream = this.subscribed.get(key)?.upstream;
       this.subscribed.delete(key);
       const uri = key.slice(key.indexOf('\u0000') + 1);
       await upstream?.request('resources/unsubscribe', { uri }).catch(() => undefined);

@@ -56,6 +56,7 @@ export class DownstreamSession {
     readonly info: SessionInfo,
     upstreams?: SessionUpstreams,
   ) {
+    this.visibility = new Visibility(() => ({ catalog: runtime.catalog, policy: this.policy() }));
     this.server = new Server(
       { name: 'switchboard', version: GATEWAY_VERSION },
       { capabilities: CAPABILITIES, instructions: this.instructions() },
@@ -74,7 +75,6 @@ export class DownstreamSession {
       runtime.pool.forSession(owner, () => Boolean(this.server.getClientCapabilities()?.roots), {
         log: (upstream, params) => runtime.forwardLog(upstream.name, params, [this]),
       });
-    this.visibility = new Visibility(() => ({ catalog: runtime.catalog, policy: this.policy() }));
     registerHandlers(this);
     this.server.setNotificationHandler('notifications/roots/list_changed', () => {
       void this.upstreams.notifyOwn('notifications/roots/list_changed');
@@ -108,11 +108,15 @@ export class DownstreamSession {
     return this.runtime.policies.get(this.agent);
   }
 
-  /** Upstream instructions, each under its server's name, so the agent knows what the tools are for. */
+  /**
+   * Upstream instructions, each under its server's name, so the agent knows what the
+   * tools are for; only of the servers its policy lets it see.
+   */
   private instructions(): string {
     const parts = ['Switchboard gateway: tools, prompts and resources of several MCP servers, named <server>__<name>.'];
     for (const upstream of this.runtime.pool.upstreams.values()) {
-      if (upstream.instructions) parts.push(`## ${upstream.name}\n${upstream.instructions}`);
+      if (upstream.instructions && this.visibility.mayUse(upstream.name))
+        parts.push(`## ${upstream.name}\n${upstream.instructions}`);
     }
     return parts.join('\n\n');
   }
@@ -124,20 +128,22 @@ export class DownstreamSession {
    */
   /**
    * `binding` names the request (`tools/call\0<name>`): a 2026-era retry that carries a
-   * `requestState` is accepted only for the request the state was issued to.
+   * `requestState` is accepted only for the request the state was issued to. With
+   * `input: false` (a request that cannot answer `input_required`), a 2026-era client is
+   * not asked: the upstream's request is refused.
    */
-  async run(ctx: ServerContext, binding: string, work: Work): Promise<Result> {
+  async run(ctx: ServerContext, binding: string, work: Work, options: { input?: boolean } = {}): Promise<Result> {
     const leave = this.runtime.enter(this.agent);
     this.busy++;
     try {
-      return await this.runCounted(ctx, binding, work);
+      return await this.runCounted(ctx, binding, work, options.input ?? true);
     } finally {
       this.busy--;
       leave();
     }
   }
 
-  private async runCounted(ctx: ServerContext, binding: string, work: Work): Promise<Result> {
+  private async runCounted(ctx: ServerContext, binding: string, work: Work, input: boolean): Promise<Result> {
     const token = (ctx.mcpReq._meta as { progressToken?: string | number } | undefined)?.progressToken;
     // Progress is sent as it comes, but the result waits for the last one to be written:
     // a client drops progress that arrives after the response.
@@ -157,6 +163,22 @@ export class DownstreamSession {
             assertClientCan(this.server.getClientCapabilities(), method, params);
             return ctx.mcpReq.send({ method, params } as never, { signal, timeout: ASK_TIMEOUT_MS }) as Promise<Result>;
           },
+        };
+        return await work(caller, ctx.mcpReq.signal, progress);
+      }
+      if (!input) {
+        // Only some 2026-07-28 requests may answer input_required: for the others an
+        // upstream's request is refused, naming why, instead of going nowhere.
+        const caller: Caller = {
+          sessionKey: this.callerKey,
+          agent: this.agent,
+          ask: (method) =>
+            Promise.reject(
+              new GatewayError(
+                'capability_missing',
+                `${method} cannot reach a 2026-07-28 client during ${binding.split('\u0000')[0]}: only tools/call, prompts/get and resources/read can ask it for input`,
+              ),
+            ),
         };
         return await work(caller, ctx.mcpReq.signal, progress);
       }

@@ -41,6 +41,21 @@ export class Visibility {
     return visible;
   }
 
+  /**
+   * Whether the agent may see `server` at all: it may read its resources, or use one of
+   * its tools or prompts. A server it may not see is left out of its status and of the
+   * server instructions, like its tools are left out of its lists.
+   */
+  mayUse(server: string): boolean {
+    const { catalog, policy } = this.current();
+    if (!policy) return false;
+    if (policy.decide(resourcePolicyName(server)).allowed) return true;
+    return (
+      catalog.tools.some((t) => t.server === server && policy.decideTool(t.exposed, t.toolClass).allowed) ||
+      catalog.prompts.some((p) => p.server === server && policy.decide(p.exposed).allowed)
+    );
+  }
+
   tool(name: string): Decision {
     const { catalog, policy } = this.current();
     const toolClass = (catalog.tool(name) ?? catalog.quarantined(name))?.toolClass;

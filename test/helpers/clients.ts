@@ -46,6 +46,8 @@ export interface CallOptions {
 export interface TestClient {
   kind: ClientKind;
   era(): string | undefined;
+  /** The server's `instructions`, as the client received them. */
+  instructions(): string | undefined;
   listTools(): Promise<Json[]>;
   callTool(name: string, args?: Json, options?: CallOptions): Promise<Json>;
   readResource(uri: string): Promise<Json>;
@@ -56,6 +58,7 @@ export interface TestClient {
   complete(params: Json): Promise<Json>;
   setLoggingLevel(level: string): Promise<void>;
   subscribe(uri: string): Promise<void>;
+  unsubscribe(uri: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -107,6 +110,7 @@ export async function connectClient(kind: ClientKind, target: Target, handlers: 
     return {
       kind,
       era: () => client.getServerVersion() && 'legacy',
+      instructions: () => client.getInstructions(),
       listTools: () => all((cursor) => client.listTools(cursor ? { cursor } : {}) as never, 'tools'),
       callTool: (name, args = {}, { meta, ...options } = {}) =>
         client.callTool({ name, arguments: args, ...(meta ? { _meta: meta } : {}) }, undefined, options) as never,
@@ -119,6 +123,7 @@ export async function connectClient(kind: ClientKind, target: Target, handlers: 
       complete: (params) => client.complete(params as never) as never,
       setLoggingLevel: async (level) => void (await client.setLoggingLevel(level as never)),
       subscribe: async (uri) => void (await client.subscribeResource({ uri })),
+      unsubscribe: async (uri) => void (await client.unsubscribeResource({ uri })),
       close: () => client.close(),
     };
   }
@@ -145,6 +150,7 @@ export async function connectClient(kind: ClientKind, target: Target, handlers: 
   return {
     kind,
     era: () => client.getProtocolEra(),
+    instructions: () => client.getInstructions(),
     listTools: async () => (await client.listTools()).tools as never,
     callTool: (name, args = {}, { meta, ...options } = {}) =>
       client.callTool({ name, arguments: args, ...(meta ? { _meta: meta } : {}) }, options) as never,
@@ -156,6 +162,7 @@ export async function connectClient(kind: ClientKind, target: Target, handlers: 
     complete: (params) => client.complete(params as never) as never,
     setLoggingLevel: async (level) => void (await client.setLoggingLevel(level as never)),
     subscribe: async (uri) => void (await client.subscribeResource({ uri })),
+    unsubscribe: async (uri) => void (await client.unsubscribeResource({ uri })),
     close: () => client.close(),
   };
 }
