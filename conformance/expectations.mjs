@@ -92,16 +92,4 @@ export const EXPECTED = [
   // --- G4: a 2026-07-28 client is never asked roots/list ---
   bug('G4', 'input-required-result-basic-list-roots', ['sep-2322-list-roots-incomplete']),
   bug('G4', 'input-required-result-multiple-input-requests', ['sep-2322-multiple-inputs-incomplete']),
-
-  // --- G5: Mcp-Param-* headers (SEP-2243 x-mcp-header) are not checked against the body ---
-  bug(
-    'G5',
-    'http-custom-header-server-validation',
-    [
-      'sep-2243-server-reject-invalid-param-chars',
-      'sep-2243-server-reject-param-mismatch',
-      'sep-2243-server-validate-param-match',
-    ],
-    ['direct', 'aliased'],
-  ),
 ];
