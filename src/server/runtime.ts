@@ -13,6 +13,7 @@ import type { ApprovalQueue, BudgetStore, PolicyStore, QuotaStore } from '../pol
 import { builtinSource, type BuiltinTool } from './builtin.js';
 import { UpstreamPool, type ConfigDiff, type Upstream, type UpstreamHooks } from '../upstream/index.js';
 import { InputFlows } from './input-flow.js';
+import { Subscriptions } from './subscriptions.js';
 import type { DownstreamSession } from './session.js';
 
 const LEVELS: readonly LoggingLevel[] = [
@@ -48,11 +49,8 @@ export class Runtime {
   readonly flows = new InputFlows();
   readonly modernNotifiers = new Set<ModernNotifier>();
   private signatures = { tools: '', prompts: '', resources: '' };
-  /** Upstream URI subscriptions, counted over sessions: `upstreamId\0uri` → sessions. */
-  private readonly subscribers = new Map<string, Set<DownstreamSession>>();
-  /** The connection each upstream subscription was sent on (`restarts` tells a reconnection). */
-  private readonly subscribed = new Map<string, { upstream: Upstream; restarts: number }>();
-  private readonly subscribing = new Map<string, Promise<void>>();
+  /** Upstream URI subscriptions, shared by the sessions that hold them. */
+  readonly subscriptions: Subscriptions;
   private upstreamLevel: LoggingLevel | undefined;
   private readonly pins: PinStore | undefined;
   /** The model router, when servers.json has models routes (replaced on reload). */
@@ -116,7 +114,7 @@ export class Runtime {
     const hooks: UpstreamHooks = {
       changed: (upstream) => {
         this.rebuild();
-        this.resubscribe(upstream);
+        this.subscriptions.resubscribe(upstream);
       },
       log: (upstream, params) => this.forwardLog(upstream.name, params, this.sessions),
       resourceUpdated: (upstream, uri) => this.forwardUpdated(upstream, uri),
@@ -150,6 +148,11 @@ export class Runtime {
       },
     };
     this.pool = new UpstreamPool(config, hooks, log, { supervise: options.supervise });
+    this.subscriptions = new Subscriptions({
+      isOpen: (session) => this.sessions.has(session),
+      isCurrent: (upstream) => this.pool.upstreams.get(upstream.name) === upstream,
+      log,
+    });
     this.catalog = new Catalog([builtinSource(builtins)]);
   }
 
@@ -255,88 +258,16 @@ export class Runtime {
 
   forwardUpdated(upstream: Upstream, uri: string): void {
     const gatewayUri = toGatewayUri(upstream.name, uri);
-    for (const session of this.subscribers.get(`${upstream.id}\u0000${uri}`) ?? [])
-      session.sendResourceUpdated(gatewayUri);
+    for (const session of this.subscriptions.sessionsOf(upstream, uri)) session.sendResourceUpdated(gatewayUri);
     for (const notifier of this.modernNotifiers) notifier.resourceUpdated(gatewayUri);
   }
 
-  /** Subscribes upstream on the first session's interest; later sessions only join the count. */
-  async subscribe(session: DownstreamSession, upstream: Upstream, uri: string): Promise<void> {
-    const key = `${upstream.id}\u0000${uri}`;
-    let set = this.subscribers.get(key);
-    if (!set) {
-      // Sessions that subscribe at the same moment share one upstream subscribe.
-      let pending = this.subscribing.get(key);
-      if (!pending) {
-        pending = upstream.request('resources/subscribe', { uri }).then(() => {
-          this.subscribers.set(key, new Set());
-          this.subscribed.set(key, { upstream, restarts: upstream.restarts });
-        });
-        this.subscribing.set(key, pending);
-        void pending.finally(() => this.subscribing.delete(key)).catch(() => undefined);
-      }
-      await pending;
-      set = this.subscribers.get(key);
-    }
-    // Only an open session is remembered: one that closed while the upstream subscribe
-    // was under way, or a stateless request (gone once answered), would stay in the set
-    // for good, and keep the upstream subscription with it.
-    if (this.sessions.has(session)) {
-      if (!set) {
-        set = new Set();
-        this.subscribers.set(key, set);
-        this.subscribed.set(key, { upstream, restarts: upstream.restarts });
-      }
-      set.add(session);
-      return;
-    }
-    // Sessions that waited on the same subscribe join first; if none did, it is undone.
-    await new Promise((resolve) => setImmediate(resolve));
-    if (this.subscribers.get(key)?.size !== 0) return;
-    this.subscribers.delete(key);
-    this.subscribed.delete(key);
-    await upstream.request('resources/unsubscribe', { uri }).catch(() => undefined);
+  subscribe(session: DownstreamSession, upstream: Upstream, uri: string): Promise<void> {
+    return this.subscriptions.subscribe(session, upstream, uri);
   }
 
-  async unsubscribe(session: DownstreamSession, upstream: Upstream, uri: string): Promise<void> {
-    const key = `${upstream.id}\u0000${uri}`;
-    const set = this.subscribers.get(key);
-    if (!set?.delete(session) || set.size > 0) return;
-    this.subscribers.delete(key);
-    this.subscribed.delete(key);
-    await upstream.request('resources/unsubscribe', { uri });
-  }
-
-  /**
-   * A restarted upstream process, or the connection that replaced another on a reload,
-   * knows nothing of the subscriptions sessions still hold: they are sent to it again
-   * (and moved to it, after a reload). Sessions' own connections (`isolation:
-   * "session"`) are not covered: they are replaced on the session's next call.
-   */
-  private resubscribe(upstream: Upstream): void {
-    if (upstream.status !== 'ready' || upstream.config.isolation === 'session') return;
-    if (this.pool.upstreams.get(upstream.name) !== upstream) return;
-    for (const [key, entry] of [...this.subscribed]) {
-      if (entry.upstream.name !== upstream.name) continue;
-      if (entry.upstream === upstream && entry.restarts === upstream.restarts) continue;
-      const uri = key.slice(key.indexOf('\u0000') + 1);
-      const moved = `${upstream.id}\u0000${uri}`;
-      if (moved !== key) {
-        const set = this.subscribers.get(key) ?? new Set<DownstreamSession>();
-        for (const session of this.subscribers.get(moved) ?? []) set.add(session);
-        this.subscribers.delete(key);
-        this.subscribed.delete(key);
-        this.subscribers.set(moved, set);
-      }
-      this.subscribed.set(moved, { upstream, restarts: upstream.restarts });
-      void upstream.request('resources/subscribe', { uri }).catch((error: unknown) =>
-        this.log.warn('cannot subscribe again after the upstream reconnected', {
-          server: upstream.name,
-          uri,
-          error: errorMessage(error),
-        }),
-      );
-    }
+  unsubscribe(session: DownstreamSession, upstream: Upstream, uri: string): Promise<void> {
+    return this.subscriptions.unsubscribe(session, upstream, uri);
   }
 
   /** Upstreams log at the most verbose level any session asked for. */
@@ -419,12 +350,9 @@ export class Runtime {
     inputFlows: number;
     agentsWithCalls: number;
   } {
-    let subscribers = 0;
-    for (const set of this.subscribers.values()) subscribers += set.size;
     return {
       sessions: this.sessions.size,
-      subscriptions: this.subscribed.size + this.subscribing.size,
-      subscribers,
+      ...this.subscriptions.sizes(),
       inputFlows: this.flows.size,
       agentsWithCalls: this.inflight.size,
     };
@@ -432,14 +360,7 @@ export class Runtime {
 
   async closeSession(session: DownstreamSession): Promise<void> {
     this.sessions.delete(session);
-    for (const [key, set] of this.subscribers) {
-      if (!set.delete(session) || set.size > 0) continue;
-      this.subscribers.delete(key);
-      const upstream = this.subscribed.get(key)?.upstream;
-      this.subscribed.delete(key);
-      const uri = key.slice(key.indexOf('\u0000') + 1);
-      await upstream?.request('resources/unsubscribe', { uri }).catch(() => undefined);
-    }
+    await this.subscriptions.drop(session);
     await session.upstreams.close();
   }
 
