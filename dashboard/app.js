@@ -3,18 +3,8 @@
 // from agents and upstreams and may be hostile.
 
 const REFRESH_MS = 1500;
-const STATUSES = [
-  'ok',
-  'error',
-  'pending',
-  'denied',
-  'quota',
-  'approval_denied',
-  'timeout',
-  'cancelled',
-  'unavailable',
-  'interrupted',
-];
+/** The audit statuses, from the gateway (`/api/info`), for the status filter. */
+let statuses = [];
 const PERIODS = [
   ['15m', 'last 15 minutes'],
   ['1h', 'last hour'],
@@ -202,6 +192,7 @@ async function callsPage(root, gen) {
     void refresh(true);
   };
   facets = await api('facets').catch(() => facets);
+  if (statuses.length === 0) statuses = (await api('info').catch(() => ({}))).statuses ?? [];
   const filters = h(
     'div',
     { class: 'filters' },
@@ -220,7 +211,7 @@ async function callsPage(root, gen) {
       { id: 'tool-names' },
       facets.tools.map((t) => h('option', { value: t })),
     ),
-    select('f-status', 'status', STATUSES, params.get('status') ?? '', changed('status')),
+    select('f-status', 'status', statuses, params.get('status') ?? '', changed('status')),
     periodSelect('f-since', params.get('since') ?? '24h', changed('since')),
     h('span', { class: 'muted', id: 'calls-count' }),
   );
@@ -748,7 +739,10 @@ async function start() {
     notice.hidden = false;
     notice.textContent = 'Auditing is off in this gateway (gateway.audit.enabled: false): no calls are recorded.';
   }
-  if (info) document.title = `Switchboard ${info.version}`;
+  if (info) {
+    document.title = `Switchboard ${info.version}`;
+    statuses = info.statuses;
+  }
   window.addEventListener('hashchange', () => void render());
   await render();
   void counters();

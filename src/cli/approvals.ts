@@ -1,9 +1,5 @@
-import { existsSync } from 'node:fs';
-import { databaseFile } from '../app.js';
-import { loadConfig } from '../config/index.js';
-import { openDatabase } from '../db/index.js';
-import { GatewayError } from '../errors.js';
 import { ApprovalQueue, type ApprovalStatus } from '../policy/index.js';
+import { openExistingDatabase } from './database.js';
 import { table, truncate } from './format.js';
 import { status } from './style.js';
 
@@ -13,9 +9,7 @@ interface ApprovalOptions {
 }
 
 function queue(options: ApprovalOptions): { approvals: ApprovalQueue; close(): void } {
-  const file = options.db ?? databaseFile(loadConfig(options.config), undefined);
-  if (!existsSync(file)) throw new GatewayError('not_found', `no database at ${file} (pass --db or --config)`);
-  const db = openDatabase(file);
+  const db = openExistingDatabase(options);
   return { approvals: new ApprovalQueue(db), close: () => db.close() };
 }
 

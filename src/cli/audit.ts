@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import {
   auditDupes,
   auditStats,
@@ -10,9 +9,8 @@ import {
   type AuditRow,
   type StatsKey,
 } from '../audit/index.js';
-import { databaseFile } from '../app.js';
-import { loadConfig } from '../config/index.js';
-import { openDatabase, type Db } from '../db/index.js';
+import type { Db } from '../db/index.js';
+import { openExistingDatabase } from './database.js';
 import { GatewayError } from '../errors.js';
 import { table, truncate } from './format.js';
 import { status } from './style.js';
@@ -30,11 +28,7 @@ export interface AuditCliOptions {
 }
 
 /** The database of a config, or of `--db`; a missing file is an error, not a new empty log. */
-function open(options: AuditCliOptions): Db {
-  const file = options.db ?? databaseFile(loadConfig(options.config), undefined);
-  if (!existsSync(file)) throw new GatewayError('not_found', `no audit database at ${file} (pass --db or --config)`);
-  return openDatabase(file);
-}
+const open = (options: AuditCliOptions): Db => openExistingDatabase(options);
 
 function filterOf(options: AuditCliOptions): AuditFilter {
   const time = (text: string | undefined, flag: string) => {

@@ -1,16 +1,13 @@
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { databaseFile } from '../app.js';
 import { PinStore } from '../catalog/index.js';
-import { loadConfig } from '../config/index.js';
 import { adminToken, dashboard, dashboardUrl } from '../dashboard/index.js';
-import { openDatabase } from '../db/index.js';
 import { GatewayError } from '../errors.js';
 import { ApprovalQueue } from '../policy/index.js';
 import { GATEWAY_VERSION } from '../server/index.js';
 import { isLoopbackHost, originGuard } from '../server/origin-guard.js';
+import { openExistingDatabase } from './database.js';
 
 export interface DashboardOptions {
   config: string;
@@ -25,8 +22,6 @@ export interface DashboardOptions {
  * approvals made here reach that gateway through the database.
  */
 export async function dashboardCommand(options: DashboardOptions): Promise<number> {
-  const file = options.db ?? databaseFile(loadConfig(options.config), undefined);
-  if (!existsSync(file)) throw new GatewayError('not_found', `no database at ${file} (pass --db or --config)`);
   const loopback = isLoopbackHost(options.host);
   const admin = adminToken(loopback);
   if (admin === undefined) {
@@ -35,7 +30,8 @@ export async function dashboardCommand(options: DashboardOptions): Promise<numbe
       `refusing to serve the dashboard on ${options.host} without SWITCHBOARD_ADMIN_TOKEN: anyone who can reach it could read the audit log and approve calls`,
     );
   }
-  const db = openDatabase(file);
+  const db = openExistingDatabase(options);
+  const file = db.name;
   const app = express();
   app.disable('x-powered-by');
   app.use(originGuard({ loopback, allowedOrigins: [], allowedHosts: [] }));

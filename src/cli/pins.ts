@@ -1,8 +1,5 @@
-import { existsSync } from 'node:fs';
-import { databaseFile } from '../app.js';
 import { PinStore, type PinChange } from '../catalog/index.js';
-import { loadConfig } from '../config/index.js';
-import { openDatabase } from '../db/index.js';
+import { openExistingDatabase } from './database.js';
 import { GatewayError } from '../errors.js';
 
 interface PinOptions {
@@ -11,9 +8,7 @@ interface PinOptions {
 }
 
 function store(options: PinOptions): { pins: PinStore; close(): void } {
-  const file = options.db ?? databaseFile(loadConfig(options.config), undefined);
-  if (!existsSync(file)) throw new GatewayError('not_found', `no database at ${file} (pass --db or --config)`);
-  const db = openDatabase(file);
+  const db = openExistingDatabase(options);
   return { pins: new PinStore(db), close: () => db.close() };
 }
 

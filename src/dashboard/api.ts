@@ -1,6 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { auditDupes, auditStats, parseTime, queryAudit, type AuditFilter, type StatsKey } from '../audit/index.js';
+import {
+  FINAL_STATUSES,
+  auditDupes,
+  auditStats,
+  parseTime,
+  queryAudit,
+  type AuditFilter,
+  type StatsKey,
+} from '../audit/index.js';
 import type { PinStore } from '../catalog/index.js';
 import type { Db } from '../db/index.js';
 import { errorMessage } from '../errors.js';
@@ -150,6 +158,7 @@ export function dashboardApi(sources: DashboardSources, access: DashboardAccess)
       version: sources.version,
       live: sources.upstreams !== undefined,
       auditing: sources.auditing,
+      statuses: ['pending', ...FINAL_STATUSES],
       file: db.name,
     });
   });
