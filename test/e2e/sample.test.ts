@@ -6,6 +6,7 @@ import { connectClient, type TestClient } from '../helpers/clients.js';
 import { gatewayStdio } from '../helpers/gateway.js';
 import { EVERYTHING, tempDir, writeConfig, writePolicy } from '../helpers/paths.js';
 import { killAll } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * The model router as an MCP tool, through a real gateway process, against fake
@@ -74,14 +75,19 @@ describe('switchboard__sample', () => {
       unpriced: false,
     });
     expect(fake.requestsFor('gpt-main')).toHaveLength(1);
-    const raw = new Database(db, { readonly: true });
-    const row = raw
-      .prepare(
-        "SELECT model, provider, input_tokens, output_tokens, cost_usd, attempts FROM audit WHERE exposed_name = 'switchboard__sample' ORDER BY id DESC LIMIT 1",
-      )
-      .get() as Json;
-    raw.close();
+    // The outcome is committed within 10 ms of the call's end (with the next call's row, or alone).
+    const row = await waitFor('the audit row to be finished', () => {
+      const raw = new Database(db, { readonly: true });
+      const found = raw
+        .prepare(
+          "SELECT status, model, provider, input_tokens, output_tokens, cost_usd, attempts FROM audit WHERE exposed_name = 'switchboard__sample' ORDER BY id DESC LIMIT 1",
+        )
+        .get() as Json | undefined;
+      raw.close();
+      return found && found.status !== 'pending' ? found : undefined;
+    });
     expect(row).toMatchObject({
+      status: 'ok',
       model: 'gpt-main',
       provider: 'oa',
       input_tokens: 11,
