@@ -76,7 +76,11 @@ export function createRuntime(
         })
       : undefined;
   const builtins = new Map<string, BuiltinTool>([['status', statusTool()]]);
-  if (db && audit) builtins.set('audit', auditTool(db));
+  if (db && audit)
+    builtins.set(
+      'audit',
+      auditTool(db, () => audit.flush()),
+    );
   const hasModels = Object.keys(config.models?.routes ?? {}).length > 0;
   // The tools read the router through the runtime: a reloaded servers.json replaces it.
   const ref: { runtime?: Runtime } = {};

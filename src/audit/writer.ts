@@ -2,6 +2,7 @@ import { OWNER, ownerAlive, type Db } from '../db/index.js';
 import { GatewayError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/index.js';
 import { GENESIS, chainHash, type ChainKey } from './chain.js';
+import { AuditJournal, leftJournals, unlinkQuietly } from './journal.js';
 import { auditArgs } from './redact.js';
 import { SELECT_ROW, type AuditRow, type AuditStatus } from './row.js';
 
@@ -11,6 +12,12 @@ export interface AuditOptions {
   key: ChainKey;
   log: Logger;
   now?: () => number;
+  /**
+   * Where call starts are journaled before they are forwarded (default: `<database>.journal`
+   * beside a database file; `false`, or an in-memory database, commits each start to the
+   * database before the call goes ahead instead).
+   */
+  journal?: string | false;
 }
 
 /** What is known when a call starts. */
@@ -42,17 +49,30 @@ export interface AuditOutcome {
   costUsd?: number | null;
 }
 
-type Op =
-  | { kind: 'begin'; row: AuditRow; resolve: (call: AuditCall | undefined) => void; reject: (error: Error) => void }
-  | { kind: 'finish'; row: AuditRow }
-  | { kind: 'record'; row: AuditRow };
+/**
+ * A call's start. `queued` until a commit writes it as a pending row (`written`); a call
+ * that ends before that is written once, finished, by a `record` op (`superseded`).
+ * Without a journal the call waits for the commit (`resolve`/`reject`).
+ */
+interface BeginOp {
+  kind: 'begin';
+  row: AuditRow;
+  state: 'queued' | 'written' | 'superseded';
+  resolve?: (call: AuditCall | undefined) => void;
+  reject?: (error: Error) => void;
+}
+
+type Op = BeginOp | { kind: 'finish'; row: AuditRow } | { kind: 'record'; row: AuditRow };
 
 /**
- * How long an outcome or a refusal may wait for a start to share its commit. A start
- * commits on the next turn (the call waits for it); the outcome of the call before it
- * rides along, so at one call in flight each call costs one commit instead of two.
+ * How long a row may wait in memory for its commit. Starts are durable in the journal
+ * meanwhile; outcomes and refusals are not (a process killed in that window leaves the
+ * call `interrupted`).
  */
 const LAZY_COMMIT_MS = 10;
+
+/** A queue this long commits on the next turn instead of waiting for the timer. */
+const FLUSH_AT = 1024;
 
 /** Outcomes kept for a later commit after a failed one, at most. */
 const MAX_RETRY_OPS = 10_000;
@@ -64,6 +84,7 @@ export class AuditCall {
     private readonly log: AuditLog,
     readonly row: AuditRow,
     private readonly started: number,
+    private readonly begin: BeginOp,
   ) {}
 
   get id(): number {
@@ -76,7 +97,13 @@ export class AuditCall {
     Object.assign(this.row, blankOutcome(), outcome, {
       latencyMs: Math.round((performance.now() - this.started) * 1000) / 1000,
     });
-    this.log.enqueue({ kind: 'finish', row: this.row });
+    if (this.begin.state === 'queued') {
+      // Not in the database yet: one insert of the finished row instead of two writes.
+      this.begin.state = 'superseded';
+      this.log.enqueue({ kind: 'record', row: this.row });
+    } else {
+      this.log.enqueue({ kind: 'finish', row: this.row });
+    }
   }
 }
 
@@ -95,15 +122,15 @@ function blankOutcome(): Partial<AuditRow> {
 }
 
 /**
- * The audit log's writer. `start` resolves only once the call's row is committed, so
- * nothing is forwarded unaudited. Rows that arrive in the same turn of the event loop
- * share one transaction (group commit): durability costs one commit per turn, not
- * one per call. Outcomes and refusals, which nothing waits for, are durable within
- * `LAZY_COMMIT_MS` (sooner when a start commits first); a process killed in that window
- * leaves the row `interrupted`. Finishing a row links it into the hash chain in the
- * same transaction.
+ * The audit log's writer. `start` resolves only once the call's start is durable, so
+ * nothing is forwarded unaudited: appended to this process's journal (one `write(2)`,
+ * see journal.ts), or, without one, committed to the database. Rows reach the database
+ * in group commits: everything queued within `LAZY_COMMIT_MS` shares one transaction,
+ * and a call that ends within it is written once, finished. Finishing a row links it
+ * into the hash chain in the same transaction.
  * If the database cannot be written, calls are refused (`onFailure: "refuse"`, the
- * default) or go ahead unaudited with an error logged (`"allow"`).
+ * default) or go ahead unaudited with an error logged (`"allow"`) until a commit
+ * succeeds again; starts already journaled are kept and written then.
  */
 export class AuditLog {
   private queue: Op[] = [];
@@ -114,11 +141,18 @@ export class AuditLog {
   private readonly now: () => number;
   private readonly insert;
   private readonly finish;
+  private readonly insertFinished;
+  private readonly maxId;
   private readonly readMeta;
   private readonly writeMeta;
   private readonly commit;
   private failures = 0;
+  private journalFailures = 0;
+  private lastFailure = '';
   private retryTimer: NodeJS.Timeout | undefined;
+  private readonly journal: AuditJournal | undefined;
+  /** The last journal entry a commit covered. */
+  private journalCommitted = 0;
 
   constructor(
     private readonly db: Db,
@@ -138,11 +172,22 @@ export class AuditLog {
          chain_seq = @chainSeq, prev_hash = @prevHash, hash = @hash
        WHERE id = @id`,
     );
+    this.insertFinished = db.prepare(
+      `INSERT INTO audit (id, ts, ts_ms, agent, session, client, transport, origin, method, server, name, exposed_name,
+         status, decision, args_hash, args, request_bytes, error, latency_ms, response_bytes, result, model, provider,
+         attempts, input_tokens, output_tokens, cost_usd, owner, chain_seq, prev_hash, hash)
+       VALUES (@id, @ts, @tsMs, @agent, @session, @client, @transport, @origin, @method, @server, @name, @exposedName,
+         @status, @decision, @argsHash, @args, @requestBytes, @error, @latencyMs, @responseBytes, @result, @model,
+         @provider, @attempts, @inputTokens, @outputTokens, @costUsd, NULL, @chainSeq, @prevHash, @hash)`,
+    );
+    this.maxId = db.prepare('SELECT MAX(id) FROM audit').pluck();
     this.readMeta = db.prepare('SELECT value FROM audit_meta WHERE key = ?').pluck();
     this.writeMeta = db.prepare(
       'INSERT INTO audit_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
     );
-    this.commit = db.transaction((ops: Op[]) => this.apply(ops));
+    this.commit = db.transaction((ops: Op[], own: boolean = true) => this.apply(ops, own));
+    const dir = options.journal ?? (db.memory ? false : `${db.name}.journal`);
+    this.journal = dir === false ? undefined : new AuditJournal(dir);
   }
 
   private newRow(start: AuditStart, status: AuditStatus): AuditRow {
@@ -171,18 +216,43 @@ export class AuditLog {
     } as AuditRow;
   }
 
-  /** Records that a call starts; resolves once the row is durable. */
+  /** Records that a call starts; resolves once its start is durable. */
   start(start: AuditStart): Promise<AuditCall | undefined> {
     const row = this.newRow(start, 'pending');
     const started = performance.now();
-    return new Promise((resolve, reject) => {
-      this.enqueue({
-        kind: 'begin',
-        row,
-        resolve: (call) => resolve(call && new AuditCall(this, row, started)),
-        reject,
+    const op: BeginOp = { kind: 'begin', row, state: 'queued' };
+    if (!this.journal) {
+      return new Promise((resolve, reject) => {
+        op.resolve = (call) => resolve(call && new AuditCall(this, row, started, op));
+        op.reject = reject;
+        this.enqueue(op);
       });
-    });
+    }
+    // The database failed its last commit: no new call goes ahead on a promise to audit it.
+    if (this.failures > 0) return this.unaudited(this.lastFailure);
+    try {
+      this.journal.append(row);
+    } catch (error) {
+      const reason = errorMessage(error);
+      if (this.journalFailures++ % 100 === 0)
+        this.options.log.error('cannot write the audit journal', { error: reason });
+      return this.unaudited(reason);
+    }
+    this.enqueue(op);
+    return Promise.resolve(new AuditCall(this, row, started, op));
+  }
+
+  /** A call the log cannot record: refused, or let through unaudited (`onFailure`). */
+  private unaudited(reason: string): Promise<undefined> {
+    if (this.options.onFailure === 'allow') return Promise.resolve(undefined);
+    return Promise.reject(this.refusal(reason));
+  }
+
+  private refusal(reason: string): GatewayError {
+    return new GatewayError(
+      'upstream_unavailable',
+      `the audit log cannot be written (${reason}), so calls are refused (gateway.audit.onFailure: "refuse")`,
+    );
   }
 
   /** Records a call that was refused before it went anywhere (denied, quota, approval). */
@@ -199,12 +269,13 @@ export class AuditLog {
   enqueue(op: Op): void {
     this.queue.push(op);
     if (this.scheduled) return;
-    if (op.kind !== 'begin') {
-      this.lazyTimer ??= setTimeout(() => this.flush(), LAZY_COMMIT_MS);
+    // Without a journal a start waits for its commit: that one goes on the next turn.
+    if ((op.kind === 'begin' && !this.journal) || this.queue.length >= FLUSH_AT) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
       return;
     }
-    this.scheduled = true;
-    setImmediate(() => this.flush());
+    this.lazyTimer ??= setTimeout(() => this.flush(), LAZY_COMMIT_MS);
   }
 
   /** Commits everything queued, in one transaction. */
@@ -223,16 +294,35 @@ export class AuditLog {
       this.failed(ops, error);
       return;
     }
-    for (const op of ops) if (op.kind === 'begin') op.resolve(new AuditCall(this, op.row, 0));
+    if (this.journal) {
+      try {
+        this.journal.committed();
+      } catch (error) {
+        // Harmless: the database records which entries it has, recovery skips them.
+        this.options.log.debug('cannot cut the audit journal', { error: errorMessage(error) });
+      }
+    }
+    for (const op of ops) {
+      if (op.kind !== 'begin' || op.state === 'superseded') continue;
+      op.state = 'written';
+      op.resolve?.(new AuditCall(this, op.row, 0, op));
+    }
   }
 
   private failed(ops: Op[], error: unknown): void {
     const reason = errorMessage(error);
+    this.lastFailure = reason;
     if (this.failures++ % 100 === 0) this.options.log.error('cannot write the audit log', { error: reason });
-    // Outcomes and refusals are kept and written with a later commit (bounded): only
-    // starts, which must be durable before a call goes ahead, fail now.
-    const later = ops.filter((op) => op.kind !== 'begin');
-    if (later.length > 0 && this.queue.length < MAX_RETRY_OPS) {
+    // Outcomes and refusals are kept and written with a later commit (bounded), and so
+    // are journaled starts (their calls went ahead; while commits fail no new one does).
+    // Starts waiting for their commit fail now.
+    // Rows of finished exchanges and refusals keep arriving while it fails: those are
+    // bounded. Starts and outcomes are bounded by the calls in flight.
+    let records = 0;
+    const later = ops.filter((op) =>
+      op.kind === 'record' ? ++records <= MAX_RETRY_OPS : op.kind !== 'begin' || op.resolve === undefined,
+    );
+    if (later.length > 0) {
       this.queue.unshift(...later);
       if (!this.retryTimer) {
         this.retryTimer = setTimeout(() => {
@@ -243,47 +333,51 @@ export class AuditLog {
       }
     }
     for (const op of ops) {
-      if (op.kind !== 'begin') continue;
+      if (op.kind !== 'begin' || op.resolve === undefined) continue;
       if (this.options.onFailure === 'allow') op.resolve(undefined);
-      else {
-        op.reject(
-          new GatewayError(
-            'upstream_unavailable',
-            `the audit log cannot be written (${reason}), so calls are refused (gateway.audit.onFailure: "refuse")`,
-          ),
-        );
-      }
+      else op.reject!(this.refusal(reason));
     }
   }
 
-  private apply(ops: Op[]): void {
+  /** `own`: the ops are this process's queue (recovery writes other processes' rows). */
+  private apply(ops: Op[], own: boolean): void {
     // SQLite stores UTF-8: a lone surrogate would read back changed and break the hash.
     for (const op of ops) wellFormed(op.row);
     let head: { seq: number; hash: string } | undefined;
-    const link = (row: AuditRow) => {
+    const next = (row: AuditRow) => {
       head ??= {
         seq: Number(this.readMeta.get('head_seq') ?? 0),
         hash: String(this.readMeta.get('head_hash') ?? GENESIS),
       };
-      const seq = head.seq + 1;
-      const hash = chainHash(this.options.key, head.hash, row);
-      this.finish.run({ ...row, chainSeq: seq, prevHash: head.hash, hash });
-      head = { seq, hash };
+      const link = { chainSeq: head.seq + 1, prevHash: head.hash, hash: chainHash(this.options.key, head.hash, row) };
+      head = { seq: link.chainSeq, hash: link.hash };
+      return link;
     };
+    // A finished row is written once, with its link: its id (hashed) is chosen here, as
+    // SQLite would (the largest plus one; this transaction holds the write lock).
+    let nextId: number | undefined;
     for (const op of ops) {
       if (op.kind === 'begin') {
+        if (op.state === 'superseded') continue;
         op.row.id = Number(this.insert.run({ ...op.row, tsMs: Date.parse(op.row.ts), owner: OWNER }).lastInsertRowid);
+        nextId = op.row.id + 1;
       } else if (op.kind === 'finish') {
-        link(op.row);
+        this.finish.run({ ...op.row, ...next(op.row) });
       } else {
-        op.row.id = Number(this.insert.run({ ...op.row, tsMs: Date.parse(op.row.ts), owner: null }).lastInsertRowid);
-        link(op.row);
+        nextId ??= Number(this.maxId.get() ?? 0) + 1;
+        op.row.id = nextId++;
+        this.insertFinished.run({ ...op.row, ...next(op.row), tsMs: Date.parse(op.row.ts) });
       }
     }
     if (head) {
       this.writeMeta.run('head_seq', String(head.seq));
       this.writeMeta.run('head_hash', head.hash);
       if (!this.chainRecorded) this.writeMeta.run('chain', this.options.key.kind);
+    }
+    // Every start journaled so far is queued, so this commit covers the whole journal.
+    if (own && this.journal && this.journal.seq > this.journalCommitted) {
+      this.writeMeta.run(this.journal.metaKey, String(this.journal.seq));
+      this.journalCommitted = this.journal.seq;
     }
   }
 
@@ -293,6 +387,38 @@ export class AuditLog {
    * database are left alone.
    */
   recoverInterrupted(): number {
+    return this.recoverJournals() + this.recoverPending();
+  }
+
+  /**
+   * Call starts in the journals of processes that are gone and that no commit covered
+   * (the process was killed within `LAZY_COMMIT_MS` of them) become `interrupted` rows.
+   * The entry a journal was recovered up to is recorded in the same transaction, so two
+   * gateways starting at once do not both write them.
+   */
+  private recoverJournals(): number {
+    if (!this.journal) return 0;
+    let recovered = 0;
+    for (const left of leftJournals(this.journal.dir, this.journal.name)) {
+      if (left.owner === undefined || ownerAlive(left.owner)) continue;
+      this.db
+        .transaction(() => {
+          const done = Number(this.readMeta.get(left.metaKey) ?? 0);
+          const ops: Op[] = left.entries
+            .filter((entry) => entry.seq > done)
+            .map(({ row }) => ({ kind: 'record', row: { ...row, status: 'interrupted', error: INTERRUPTED } }));
+          if (ops.length > 0) this.apply(ops, false);
+          const last = left.entries.at(-1)?.seq ?? 0;
+          if (last > done) this.writeMeta.run(left.metaKey, String(last));
+          recovered += ops.length;
+        })
+        .immediate();
+      unlinkQuietly(left.file);
+    }
+    return recovered;
+  }
+
+  private recoverPending(): number {
     const pending = this.db
       .prepare(`SELECT ${SELECT_ROW}, owner FROM audit WHERE status = 'pending'`)
       .all() as (AuditRow & { owner: string | null })[];
@@ -300,9 +426,9 @@ export class AuditLog {
     if (orphans.length === 0) return 0;
     const ops: Op[] = orphans.map(({ owner: _owner, ...row }) => ({
       kind: 'finish',
-      row: { ...row, status: 'interrupted', error: 'the gateway stopped before the call ended' },
+      row: { ...row, status: 'interrupted', error: INTERRUPTED },
     }));
-    this.commit.immediate(ops);
+    this.commit.immediate(ops, false);
     return orphans.length;
   }
 
@@ -332,13 +458,29 @@ export class AuditLog {
 
   /** Writes whatever is queued, now. */
   close(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.flush();
+    if (!this.journal) return;
+    // Everything journaled is in the database: the file and its mark go. Otherwise the
+    // file stays for the next gateway to recover.
+    const clean = this.queue.length === 0 && this.failures === 0;
+    this.journal.close(clean);
+    if (clean) {
+      try {
+        this.db.prepare('DELETE FROM audit_meta WHERE key = ?').run(this.journal.metaKey);
+      } catch {
+        // a stale mark is harmless: no other process uses this journal's name
+      }
+    }
   }
 
   get pendingOps(): number {
     return this.queue.length;
   }
 }
+
+const INTERRUPTED = 'the gateway stopped before the call ended';
 
 function wellFormed(row: AuditRow): void {
   // Twice per call, over every field: no arrays of entries, and no copy of a string

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -189,7 +189,11 @@ describe('the audit log', () => {
   });
 
   it('never stores the canary secrets, by key or by value', () => {
-    for (const file of readdirSync(dir).filter((f) => f.startsWith('audit.db'))) {
+    // The database, its WAL, and the audit journal's files (call starts before their commit).
+    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter(
+      (f) => f.startsWith('audit.db') && statSync(path.join(dir, f)).isFile(),
+    );
+    for (const file of files) {
       const bytes = readFileSync(path.join(dir, file)).toString('latin1');
       for (const canary of [CANARY_KEY, CANARY_VALUE, CANARY_JWT]) expect(bytes, file).not.toContain(canary);
     }

@@ -144,10 +144,16 @@ describe('per-agent model limits', () => {
     const result = await metered.callTool('switchboard__sample', { ...ASK, route: 'mixed' });
     await metered.close();
     expect(structured(result)).toMatchObject({ model: 'gpt-unpriced', costUsd: null, unpriced: true });
+    // Rows reach the database in group commits within 10 ms.
+    const row = await waitFor('the audit row to be finished', () => {
+      const raw = new Database(db, { readonly: true });
+      const found = raw
+        .prepare("SELECT status, cost_usd, attempts FROM audit WHERE agent = 'metered' ORDER BY id DESC LIMIT 1")
+        .get() as Json | undefined;
+      raw.close();
+      return found && found.status !== 'pending' ? found : undefined;
+    });
     const raw = new Database(db, { readonly: true });
-    const row = raw
-      .prepare("SELECT cost_usd, attempts FROM audit WHERE agent = 'metered' ORDER BY id DESC LIMIT 1")
-      .get() as Json;
     const charged = raw
       .prepare("SELECT usd FROM budget_events WHERE agent = 'metered' ORDER BY id DESC LIMIT 1")
       .pluck()

@@ -18,7 +18,7 @@ const Args = z.strictObject({
  * `switchboard__audit`: the audit log as a tool, for agents whose policy allows it. An
  * agent sees its own rows; a policy with `"audit": "all"` sees every agent's.
  */
-export function auditTool(db: Db): BuiltinTool {
+export function auditTool(db: Db, flush: () => void = () => undefined): BuiltinTool {
   return {
     readOnly: true,
     definition: {
@@ -34,6 +34,9 @@ export function auditTool(db: Db): BuiltinTool {
       if (!parsed.success)
         throw new GatewayError('invalid_params', parsed.error.issues.map((i) => i.message).join('; '));
       const a = parsed.data;
+      // This process's rows still waiting for their group commit (≤10 ms) are written
+      // first: an agent looking up the call it just made finds it.
+      flush();
       const all = session.policy()?.source.audit === 'all';
       if (a.agent && !all && a.agent !== session.agent) {
         throw new GatewayError('denied', `agent "${session.agent}" may read only its own audit rows`);
