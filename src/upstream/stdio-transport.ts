@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
+import { LineWriter } from '../line-writer.js';
 import type { Logger } from '../observability/index.js';
 
 /** Bytes kept of each end of an oversized line: enough to find its JSON-RPC id. */
@@ -67,6 +68,7 @@ export class StdioUpstreamTransport implements Transport {
   private oversized: { head: string; tail: string; bytes: number } | undefined;
   private readonly stderrTail: string[] = [];
   private closed = false;
+  private writer: LineWriter | undefined;
 
   constructor(
     private readonly options: StdioSpawnOptions,
@@ -201,10 +203,8 @@ export class StdioUpstreamTransport implements Transport {
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin;
     if (!stdin || this.closed || stdin.destroyed) return Promise.reject(new Error('not connected'));
-    return new Promise((resolve, reject) => {
-      // Resolve once the data is handed to the OS; back-pressure is the pipe's job.
-      stdin.write(JSON.stringify(message) + '\n', (error) => (error ? reject(error) : resolve()));
-    });
+    this.writer ??= new LineWriter(stdin);
+    return this.writer.write(JSON.stringify(message) + '\n');
   }
 
   /** Closes stdin, then escalates to SIGTERM and SIGKILL of the process group. */
@@ -212,6 +212,7 @@ export class StdioUpstreamTransport implements Transport {
     const child = this.child;
     if (!child || this.closed) return;
     this.closed = true;
+    this.writer?.flush();
     child.stdin?.end();
     const exited = new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) resolve();

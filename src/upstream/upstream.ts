@@ -12,6 +12,7 @@ import type { ServerConfig } from '../config/index.js';
 import { GatewayError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/index.js';
 import type { Caller, ServerToClientMethod } from './caller.js';
+import { DirectRequests } from './direct.js';
 import { EMPTY_LISTS, fetchLists, listenForChanges, type ListKind, type UpstreamLists } from './lists.js';
 import { requestError, restartDelay } from './request-error.js';
 import { answerServerRequest } from './server-requests.js';
@@ -105,6 +106,8 @@ export class Upstream {
 
   private client: Client | undefined;
   private transport: Transport | undefined;
+  /** The relay's own request path on a 2025-era stdio connection (see direct.ts). */
+  private direct: DirectRequests | undefined;
   private readonly inflight = new Map<number, Caller>();
   private readonly progressSinks = new Map<string, (progress: Progress) => void>();
   private sequence = 0;
@@ -155,6 +158,10 @@ export class Upstream {
         );
       });
       await Promise.race([client.connect(this.transport), timeout]);
+      this.direct =
+        this.transport instanceof StdioUpstreamTransport && client.getProtocolEra() === 'legacy'
+          ? new DirectRequests(this.transport, `sb${this.id}-`)
+          : undefined;
       this.protocolVersion = client.getNegotiatedProtocolVersion();
       this.serverName = client.getServerVersion()?.name;
       this.instructions = client.getInstructions();
@@ -368,6 +375,7 @@ export class Upstream {
     }
     if (options.caller) this.inflight.set(id, options.caller);
     try {
+      if (this.direct) return await this.direct.request(method, sent, controller.signal);
       return await client.request({ method, params: sent } as never, PASSTHROUGH, {
         signal: controller.signal,
         timeout: NO_SDK_TIMEOUT,
