@@ -100,16 +100,16 @@ describe('AuditJournal', () => {
   it('appends one line per start, numbered from 1, with what is known when the call starts', () => {
     const opened = journal();
     const bare = { ...ROW, agent: 'ci', session: null, args: null, argsHash: null, requestBytes: null };
-    expect(opened.append(ROW)).toBe(1);
-    expect(opened.append(bare)).toBe(2);
+    expect(opened.append([ROW])).toBe(1);
+    expect(opened.append([bare])).toBe(2);
     expect(opened.seq).toBe(2);
     expect(text(opened)).toBe(OWNER_LINE + entryLine(1) + entryLine(2, bare));
   });
 
   it('reads back what it wrote as pending rows without ids', () => {
     const opened = journal();
-    opened.append(ROW);
-    opened.append({ ...ROW, origin: 'upstream', method: 'sampling/createMessage', server: null });
+    opened.append([ROW]);
+    opened.append([{ ...ROW, origin: 'upstream', method: 'sampling/createMessage', server: null }]);
     expect(parseJournal(text(opened))).toEqual({
       owner: `${hostname()}:${process.pid}`,
       entries: [
@@ -121,23 +121,23 @@ describe('AuditJournal', () => {
 
   it('goes back to its header once committed, and numbers later starts on from the last one', () => {
     const opened = journal();
-    opened.append(ROW);
-    opened.append(ROW);
+    opened.append([ROW]);
+    opened.append([ROW]);
     opened.committed();
     expect(text(opened)).toBe(OWNER_LINE);
-    expect(opened.append(ROW)).toBe(3);
+    expect(opened.append([ROW])).toBe(3);
     // Appends continue right after the header, not at the old end of the file.
     expect(text(opened)).toBe(OWNER_LINE + entryLine(3));
   });
 
   it('close(true) deletes the file, close(false) keeps it; a closed journal takes no more starts', () => {
     const [removed, kept] = [journal(), journal()];
-    kept.append(ROW);
+    kept.append([ROW]);
     removed.close(true);
     kept.close(false);
     expect(existsSync(path.join(removed.dir, removed.name))).toBe(false);
     expect(text(kept)).toBe(OWNER_LINE + entryLine(1));
-    expect(() => kept.append(ROW)).toThrow('the audit journal is closed');
+    expect(() => kept.append([ROW])).toThrow('the audit journal is closed');
     expect(kept.seq).toBe(1);
   });
 });

@@ -55,12 +55,29 @@ export class AuditJournal {
     OPEN.add(this.name);
   }
 
-  /** Appends a call's start; returns its entry number. Throws when the file cannot be written. */
-  append(row: AuditRow): number {
+  /**
+   * Appends call starts, in one write; returns the last one's entry number. Throws when
+   * the file cannot be written (then none of them counts as journaled).
+   */
+  append(rows: readonly AuditRow[]): number {
     if (this.fd === undefined) throw new Error('the audit journal is closed');
-    const seq = this.seq + 1;
-    const line =
-      (this.torn ? '\n' : '') +
+    let seq = this.seq;
+    let text = this.torn ? '\n' : '';
+    for (const row of rows) text += this.line(++seq, row);
+    try {
+      writeAll(this.fd, text);
+    } catch (error) {
+      this.torn = true;
+      throw error;
+    }
+    this.torn = false;
+    this.seq = seq;
+    this.dirty = true;
+    return seq;
+  }
+
+  private line(seq: number, row: AuditRow): string {
+    return (
       JSON.stringify([
         seq,
         row.ts,
@@ -77,18 +94,8 @@ export class AuditJournal {
         row.argsHash,
         row.args,
         row.requestBytes,
-      ]) +
-      '\n';
-    try {
-      writeAll(this.fd, line);
-    } catch (error) {
-      this.torn = true;
-      throw error;
-    }
-    this.torn = false;
-    this.seq = seq;
-    this.dirty = true;
-    return seq;
+      ]) + '\n'
+    );
   }
 
   /** Everything appended is committed to the database: the file goes back to its header. */

@@ -148,6 +148,13 @@ export class AuditLog {
   private readonly commit;
   private failures = 0;
   private journalFailures = 0;
+  /** Starts waiting for this turn's journal write. */
+  private starting: {
+    op: BeginOp;
+    started: number;
+    resolve: (call: AuditCall | undefined) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
   private lastFailure = '';
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly journal: AuditJournal | undefined;
@@ -176,9 +183,7 @@ export class AuditLog {
       `INSERT INTO audit (id, ts, ts_ms, agent, session, client, transport, origin, method, server, name, exposed_name,
          status, decision, args_hash, args, request_bytes, error, latency_ms, response_bytes, result, model, provider,
          attempts, input_tokens, output_tokens, cost_usd, owner, chain_seq, prev_hash, hash)
-       VALUES (@id, @ts, @tsMs, @agent, @session, @client, @transport, @origin, @method, @server, @name, @exposedName,
-         @status, @decision, @argsHash, @args, @requestBytes, @error, @latencyMs, @responseBytes, @result, @model,
-         @provider, @attempts, @inputTokens, @outputTokens, @costUsd, NULL, @chainSeq, @prevHash, @hash)`,
+       VALUES (${Array(27).fill('?').join(', ')}, NULL, ?, ?, ?)`,
     );
     this.maxId = db.prepare('SELECT MAX(id) FROM audit').pluck();
     this.readMeta = db.prepare('SELECT value FROM audit_meta WHERE key = ?').pluck();
@@ -230,17 +235,34 @@ export class AuditLog {
     }
     // The database failed its last commit: no new call goes ahead on a promise to audit it.
     if (this.failures > 0) return this.unaudited(this.lastFailure);
+    return new Promise((resolve, reject) => {
+      this.starting.push({ op, started, resolve, reject });
+      if (this.starting.length === 1) queueMicrotask(this.journalStarts);
+    });
+  }
+
+  /**
+   * Journals the starts of this turn's synchronous run in one write: a chunk of requests
+   * read at once (32 in flight) costs one system call instead of one each. A microtask,
+   * so no call waits for a turn of the event loop.
+   */
+  private readonly journalStarts = (): void => {
+    const batch = this.starting;
+    this.starting = [];
     try {
-      this.journal.append(row);
+      this.journal!.append(batch.map((b) => b.op.row));
     } catch (error) {
       const reason = errorMessage(error);
       if (this.journalFailures++ % 100 === 0)
         this.options.log.error('cannot write the audit journal', { error: reason });
-      return this.unaudited(reason);
+      for (const b of batch) this.unaudited(reason).then(b.resolve, b.reject);
+      return;
     }
-    this.enqueue(op);
-    return Promise.resolve(new AuditCall(this, row, started, op));
-  }
+    for (const b of batch) {
+      this.enqueue(b.op);
+      b.resolve(new AuditCall(this, b.op.row, b.started, b.op));
+    }
+  };
 
   /** A call the log cannot record: refused, or let through unaudited (`onFailure`). */
   private unaudited(reason: string): Promise<undefined> {
@@ -366,7 +388,41 @@ export class AuditLog {
       } else {
         nextId ??= Number(this.maxId.get() ?? 0) + 1;
         op.row.id = nextId++;
-        this.insertFinished.run({ ...op.row, ...next(op.row), tsMs: Date.parse(op.row.ts) });
+        // Positional: binding 30 named parameters from an object costs twice as much.
+        const r = op.row;
+        const link = next(r);
+        this.insertFinished.run(
+          r.id,
+          r.ts,
+          Date.parse(r.ts),
+          r.agent,
+          r.session,
+          r.client,
+          r.transport,
+          r.origin,
+          r.method,
+          r.server,
+          r.name,
+          r.exposedName,
+          r.status,
+          r.decision,
+          r.argsHash,
+          r.args,
+          r.requestBytes,
+          r.error,
+          r.latencyMs,
+          r.responseBytes,
+          r.result,
+          r.model,
+          r.provider,
+          r.attempts,
+          r.inputTokens,
+          r.outputTokens,
+          r.costUsd,
+          link.chainSeq,
+          link.prevHash,
+          link.hash,
+        );
       }
     }
     if (head) {

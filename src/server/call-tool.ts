@@ -103,7 +103,12 @@ async function admit(
 ): Promise<void> {
   const approval = policy.approvalFor(name);
   if (approval !== undefined) await askApproval(session, caller, name, server, args, approval, signal);
-  const rules = policy.quotasFor(name);
+  takeQuota(session, policy, name);
+}
+
+/** Takes the call's quotas, or throws the refusal naming the rule that is used up. */
+export function takeQuota(session: DownstreamSession, policy: Policy | undefined, name: string): void {
+  const rules = policy?.quotasFor(name) ?? [];
   if (rules.length === 0 || !session.runtime.quotas) return;
   const outcome = session.runtime.quotas.take(session.agent, rules);
   if (outcome.ok) return;

@@ -159,11 +159,16 @@ export class Runtime {
   /** Settles when every upstream has connected or failed, or when the startup grace is over. */
   ready: Promise<void> = Promise.resolve();
 
+  /** `ready` has settled (a call need not wait for it). */
+  started = false;
+
   /** Connects every upstream in parallel; resolves when all have settled. */
   start(): Promise<void> {
     const all = this.pool.start();
     const grace = new Promise<void>((resolve) => setTimeout(resolve, this.config.gateway.startupGraceMs).unref());
-    this.ready = Promise.race([all, grace]);
+    this.ready = Promise.race([all, grace]).then(() => {
+      this.started = true;
+    });
     return all;
   }
 

@@ -50,6 +50,12 @@ export class DownstreamSession {
   readonly visibility: Visibility;
   /** Calls of this session in flight. */
   busy = 0;
+  /**
+   * Asks this session's client (sampling, elicitation, roots) outside any request's own
+   * context: for an isolated upstream's requests after it starts, and for calls taken by
+   * the stdio fast path (on stdio, related or not, it is the same connection).
+   */
+  readonly caller: Caller;
 
   constructor(
     readonly runtime: Runtime,
@@ -61,8 +67,7 @@ export class DownstreamSession {
       { name: 'switchboard', version: GATEWAY_VERSION },
       { capabilities: CAPABILITIES, instructions: this.instructions() },
     );
-    // Requests an isolated upstream sends outside any call (roots/list after it starts) go to this client.
-    const owner: Caller = {
+    this.caller = {
       sessionKey: this.id,
       agent: info.agent,
       ask: (method, params, signal) => {
@@ -72,7 +77,7 @@ export class DownstreamSession {
     };
     this.upstreams =
       upstreams ??
-      runtime.pool.forSession(owner, () => Boolean(this.server.getClientCapabilities()?.roots), {
+      runtime.pool.forSession(this.caller, () => Boolean(this.server.getClientCapabilities()?.roots), {
         log: (upstream, params) => runtime.forwardLog(upstream.name, params, [this]),
       });
     registerHandlers(this);

@@ -1,4 +1,5 @@
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/server';
+import { LineWriter } from '../line-writer.js';
 import { findId } from '../upstream/index.js';
 
 /** How deep a message may nest before it is refused (JSON-RPC messages are shallow). */
@@ -73,15 +74,20 @@ export class GuardedStdioTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
+  /** Sees each well-formed message first; returning true takes it (see fast-call.ts). */
+  intercept?: (message: JSONRPCMessage) => boolean;
   private buffer = '';
   private skipping = false;
   private closed = false;
+  private readonly writer: LineWriter;
 
   constructor(
     private readonly maxLineBytes: number,
     private readonly input: NodeJS.ReadableStream = process.stdin,
     private readonly output: NodeJS.WritableStream = process.stdout,
-  ) {}
+  ) {
+    this.writer = new LineWriter(output);
+  }
 
   async start(): Promise<void> {
     this.input.setEncoding('utf8');
@@ -126,7 +132,7 @@ export class GuardedStdioTransport implements Transport {
   private onLine(line: string): void {
     const frame = checkFrame(line);
     if (frame.ok) {
-      this.onmessage?.(frame.message);
+      if (!this.intercept?.(frame.message)) this.onmessage?.(frame.message);
       return;
     }
     // A notification (a method without an id) is never answered, even when malformed.
@@ -141,14 +147,14 @@ export class GuardedStdioTransport implements Transport {
 
   send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.output.write(JSON.stringify(message) + '\n', () => resolve());
-    });
+    // A write that fails (the client went away) is not the sender's error to handle.
+    return this.writer.write(JSON.stringify(message) + '\n').catch(() => undefined);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.writer.flush();
     this.input.removeAllListeners('data');
     this.onclose?.();
   }

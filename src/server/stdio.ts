@@ -2,6 +2,7 @@ import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { errorMessage } from '../errors.js';
 import type { Runtime } from './runtime.js';
 import { DownstreamSession } from './session.js';
+import { FastCalls } from './fast-call.js';
 import { GuardedStdioTransport } from './stdio-transport.js';
 
 /**
@@ -14,17 +15,20 @@ export function startStdio(
   agent: string,
 ): { closed: Promise<void>; stopAccepting(): void; close(): Promise<void> } {
   let session: DownstreamSession | undefined;
+  const transport = new GuardedStdioTransport(runtime.config.gateway.maxBodyBytes);
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   const handle = serveStdio(
     ({ era }) => {
       session = new DownstreamSession(runtime, { agent, transport: 'stdio', era });
       runtime.sessions.add(session);
+      const fast = new FastCalls(session, (message) => transport.send(message));
+      transport.intercept = (message) => fast.take(message);
       session.server.onclose = () => resolveClosed();
       return session.server;
     },
     {
-      transport: new GuardedStdioTransport(runtime.config.gateway.maxBodyBytes),
+      transport,
       onerror: (error) => runtime.log.debug('stdio error', { error: errorMessage(error) }),
     },
   );

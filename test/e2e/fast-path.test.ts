@@ -1,0 +1,130 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, RECORDER, tempDir, writeConfig, writePolicy } from '../helpers/paths.js';
+import { readRecords, waitFor } from '../helpers/wait.js';
+import { WireClient } from '../helpers/wire.js';
+
+/**
+ * The stdio front door's own path for `tools/call` (src/server/fast-call.ts) and the
+ * upstream's direct requests (src/upstream/direct.ts), seen on the wire: each stage the
+ * SDK path runs (policy, quota, audit, cancellation, errors) still happens, with the same
+ * answers, and what the path does not handle still reaches the SDK server.
+ */
+const dir = tempDir();
+const records = path.join(dir, 'records.jsonl');
+const db = path.join(dir, 'audit.db');
+writePolicy(dir, 'default', {
+  allow: ['*'],
+  quotas: { recorder__fail: '1/1h' },
+  requireApproval: ['recorder__add-tool'],
+});
+const config = writeConfig(dir, {
+  mcpServers: { recorder: { command: 'node', args: [RECORDER], env: { RECORD_FILE: records } } },
+  gateway: { approvalTimeoutMs: 300 },
+});
+let wire: WireClient;
+let nextId = 100;
+
+type Row = { status: string; error: string | null; args: string | null; exposed_name: string };
+
+function auditRow(exposedName: string, status?: string): Promise<Row> {
+  return waitFor(`a finished audit row for ${exposedName}`, () => {
+    const raw = new Database(db, { readonly: true, fileMustExist: true });
+    try {
+      const rows = raw
+        .prepare("SELECT status, error, args, exposed_name FROM audit WHERE exposed_name = ? AND status != 'pending'")
+        .all(exposedName) as Row[];
+      return rows.find((row) => status === undefined || row.status === status);
+    } finally {
+      raw.close();
+    }
+  });
+}
+
+function call(name: string, args: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+  const id = nextId++;
+  wire.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, ...extra } });
+  return id;
+}
+
+beforeAll(async () => {
+  wire = WireClient.start(process.execPath, [BIN, 'serve', '--config', config, '--db', db], {
+    SWITCHBOARD_LOG_LEVEL: 'warn',
+  });
+  await wire.initialize();
+  // Wait for the upstream's tools (the gateway may answer before it is connected).
+  await waitFor('the recorder tools', async () => {
+    wire.send({ jsonrpc: '2.0', id: 1_000 + nextId, method: 'tools/list' });
+    const listed = await wire.response(1_000 + nextId++);
+    return (listed.result as { tools: { name: string }[] }).tools.some((t) => t.name === 'recorder__echo');
+  });
+});
+afterAll(() => wire.close());
+
+describe('tools/call on the stdio fast path', () => {
+  it("answers with the upstream's result, sent upstream under the gateway's own id, and audits it", async () => {
+    const id = call('recorder__echo', { text: 'hello', token: 'sk-secret-value-123456' });
+    expect(await wire.response(id)).toEqual({
+      jsonrpc: '2.0',
+      id,
+      result: { content: [{ type: 'text', text: 'hello' }] },
+    });
+    const sent = readRecords(records)
+      .map((r) => r.message as { id?: unknown; method?: string; params?: { name?: string } } | undefined)
+      .find((m) => m?.method === 'tools/call' && m.params?.name === 'echo');
+    expect(sent?.id).toMatch(/^sb\d+-\d+$/); // the direct path's ids (the SDK client's are numbers)
+    const row = await auditRow('recorder__echo');
+    expect(row.status).toBe('ok');
+    expect(JSON.parse(row.args!)).toEqual({ text: 'hello', token: '[REDACTED]' });
+  });
+
+  it("relays the upstream's isError result, then refuses the call over its quota with retryAfterMs", async () => {
+    const first = await wire.response(call('recorder__fail', { text: 'once' }));
+    expect(first.result).toEqual({ content: [{ type: 'text', text: 'failed: once' }], isError: true });
+    const second = await wire.response(call('recorder__fail', { text: 'twice' }));
+    expect(second.result).toMatchObject({
+      isError: true,
+      content: [{ type: 'text', text: expect.stringMatching(/quota "recorder__fail": "1\/1h" .* is used up/) }],
+      _meta: { 'switchboard/retryAfterMs': expect.any(Number) },
+    });
+    expect((await auditRow('recorder__fail', 'error')).error).toBe('failed: once');
+    expect((await auditRow('recorder__fail', 'quota')).error).toMatch(/is used up/);
+  });
+
+  it('does not answer a cancelled call, tells the upstream, and audits it cancelled', async () => {
+    const id = call('recorder__wait', { ms: 30_000 });
+    await waitFor('the call upstream', () =>
+      readRecords(records).some((r) => (r.message as { params?: { name?: string } })?.params?.name === 'wait'),
+    );
+    wire.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'user' } });
+    await waitFor('the upstream to abort', () => readRecords(records).some((r) => r.event === 'aborted'));
+    expect((await auditRow('recorder__wait')).status).toBe('cancelled');
+    // The next call is answered; the cancelled one never is.
+    await wire.response(call('recorder__echo', { text: 'after' }));
+    expect(wire.received.some((m) => m.id === id)).toBe(false);
+  });
+
+  it('leaves to the SDK server what it does not handle: malformed params, unknown tools, approval', async () => {
+    const malformed = await wire.response(call('recorder__echo', [1, 2] as never));
+    expect(malformed.error).toMatchObject({ code: -32602 });
+    const unknown = await wire.response(call('recorder__nope'));
+    expect(unknown.error).toMatchObject({
+      code: -32602,
+      message: expect.stringMatching(/Unknown tool: recorder__nope/),
+    });
+    // Approval: this client cannot be asked (no elicitation), nobody approves it in the queue.
+    const approval = await wire.response(call('recorder__add-tool', { name: 'x' }));
+    expect(approval.result).toMatchObject({ isError: true });
+    expect((await auditRow('recorder__add-tool')).status).toBe('approval_denied');
+  });
+
+  it('answers a call whose upstream dies mid-call with an error naming it, audited', async () => {
+    const answer = await wire.response(call('recorder__crash'));
+    expect(answer.result).toMatchObject({
+      isError: true,
+      content: [{ type: 'text', text: expect.stringMatching(/upstream "recorder"/) }],
+    });
+    expect((await auditRow('recorder__crash')).status).toMatch(/^(unavailable|error)$/);
+  });
+});
