@@ -116,7 +116,6 @@ export class FastCalls {
     rememberArrival(start, plan.params._meta);
     let leave: (() => void) | undefined;
     try {
-      let result: Result;
       try {
         leave = runtime.enter(session.agent);
         session.busy++;
@@ -136,7 +135,7 @@ export class FastCalls {
               } as JSONRPCMessage);
       const forwarded = forwardParams(plan.params, { name: plan.upstreamName });
       const storeResult = plan.upstream.config.auditResults ?? false;
-      result = await withAudit(session, start, storeResult, async () => {
+      const result: Result = await withAudit(session, start, storeResult, async () => {
         const answer = await plan.upstream.request('tools/call', forwarded, {
           caller: session.caller,
           signal: controller.signal,
