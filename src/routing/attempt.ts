@@ -7,6 +7,7 @@ import { parseJson } from './providers/shared.js';
 import type { RouterSettings } from './settings.js';
 import type { Target } from './targets.js';
 import { AttemptTimers } from './attempt-timers.js';
+import type { ProviderFetch, ProviderResponse } from './http-client.js';
 
 export interface AttemptInput {
   target: Target;
@@ -14,7 +15,7 @@ export interface AttemptInput {
   params: SampleParams;
   stream: boolean;
   settings: RouterSettings;
-  fetch: typeof globalThis.fetch;
+  fetch: ProviderFetch;
   now: () => number;
   /** The chain's deadline on the `now` clock. */
   deadlineAt: number;
@@ -59,7 +60,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess> {
         `${target.id} sent no token within ${settings.firstTokenTimeoutMs} ms`,
       );
     }
-    let response: Response;
+    let response: ProviderResponse;
     try {
       response = await input.fetch(request.url, {
         method: 'POST',
@@ -87,6 +88,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess> {
         failure.billable = true;
         throw failure;
       }
+      timers.settled = true;
       const completion = input.adapter.parse(body);
       if (input.stream && completion.text !== '') emit(input.onToken, completion.text);
       return { completion, latencyMs: now() - started, ttftMs: undefined };
@@ -102,7 +104,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess> {
 
 async function readStream(
   input: AttemptInput,
-  response: Response,
+  response: ProviderResponse,
   timers: AttemptTimers,
   started: number,
 ): Promise<AttemptSuccess> {
@@ -141,6 +143,7 @@ async function readStream(
       take();
       if (decoder.ended) break;
     }
+    timers.settled = true; // read to its end, or (break above) the body was closed by leaving the loop
     parser.feed(text.decode());
     parser.reset({ consume: true });
     take();
@@ -167,7 +170,7 @@ async function readStream(
   return { completion: { text: output, ...decoder.finish() }, latencyMs: now() - started, ttftMs };
 }
 
-async function readText(response: Response, timers: AttemptTimers, target: Target): Promise<string> {
+async function readText(response: ProviderResponse, timers: AttemptTimers, target: Target): Promise<string> {
   try {
     return await response.text();
   } catch (error) {
@@ -175,7 +178,7 @@ async function readText(response: Response, timers: AttemptTimers, target: Targe
   }
 }
 
-function isJson(response: Response): boolean {
+function isJson(response: ProviderResponse): boolean {
   return /\bjson\b/i.test(response.headers.get('content-type') ?? '');
 }
 

@@ -1,10 +1,12 @@
+import type { HeaderReader } from './http-client.js';
+
 /**
  * How long a provider asked us to wait, in milliseconds: `retry-after-ms` (OpenAI,
  * Azure), `retry-after` in seconds or as an HTTP date (RFC 9110), or Gemini's
  * `RetryInfo.retryDelay` ("37s", "0.5s") in the error body. Undefined when none is
  * given or it cannot be read; never negative.
  */
-export function retryAfterMs(headers: Headers, nowMs: number): number | undefined {
+export function retryAfterMs(headers: HeaderReader, nowMs: number): number | undefined {
   const ms = headers.get('retry-after-ms');
   if (ms !== null && /^\s*\d+(\.\d+)?\s*$/.test(ms)) return Math.max(0, Math.round(Number(ms)));
   const value = headers.get('retry-after');

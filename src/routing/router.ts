@@ -3,6 +3,7 @@ import { runChain } from './chain.js';
 import { costOf, expectedCostUsd, type Cost } from './cost.js';
 import { estimateInputTokens, estimateTextTokens } from './estimate.js';
 import { HealthRegistry, type TargetHealth } from './health.js';
+import { nodeFetch, type ProviderFetch } from './http-client.js';
 import { parseSampleParams, type SampleParamsInput } from './params.js';
 import { RouterError } from './router-error.js';
 import { sleep } from './sleep.js';
@@ -19,7 +20,7 @@ export interface RouterOptions {
   now?: () => number;
   /** Waits before a retry; rejects when the signal aborts. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  fetch?: typeof globalThis.fetch;
+  fetch?: ProviderFetch;
   /** [0, 1); for the weighted strategy and backoff jitter. */
   random?: () => number;
 }
@@ -95,7 +96,7 @@ export function createRouter(models: RouterModelsConfig, options: RouterOptions)
     now,
     random,
     sleep: options.sleep ?? sleep,
-    fetch: options.fetch ?? globalThis.fetch,
+    fetch: options.fetch ?? nodeFetch,
   };
 
   const resolve = (name: string | undefined): Route => {

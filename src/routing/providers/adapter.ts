@@ -1,4 +1,5 @@
 import type { EventSourceMessage } from 'eventsource-parser';
+import type { HeaderReader } from '../http-client.js';
 import type { SampleParams } from '../params.js';
 import type { ProviderError } from '../provider-error.js';
 import type { Target } from '../targets.js';
@@ -44,5 +45,5 @@ export interface ProviderAdapter {
   parse(body: unknown): Completion;
   stream(): StreamDecoder;
   /** The error a non-2xx response stands for. */
-  error(status: number, body: string, headers: Headers, nowMs: number): ProviderError;
+  error(status: number, body: string, headers: HeaderReader, nowMs: number): ProviderError;
 }

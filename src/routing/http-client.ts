@@ -1,0 +1,91 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+
+/** What the router asks of an HTTP client: `fetch`'s shape, the part it uses. */
+export type ProviderFetch = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal },
+) => Promise<ProviderResponse>;
+
+/** Response headers, read by name (a WHATWG `Headers` is one). */
+export interface HeaderReader {
+  get(name: string): string | null;
+}
+
+export interface ProviderResponse {
+  ok: boolean;
+  status: number;
+  headers: HeaderReader;
+  body: AsyncIterable<Uint8Array> | null;
+  text(): Promise<string>;
+}
+
+// Keep-alive pools: a provider is called again and again, a new TLS handshake each time
+// would cost more than the call.
+const agents = {
+  http: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
+  https: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
+};
+
+class NodeResponse implements ProviderResponse {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly headers: HeaderReader;
+
+  constructor(readonly body: IncomingMessage) {
+    this.status = body.statusCode ?? 0;
+    this.ok = this.status >= 200 && this.status < 300;
+    const raw = body.headers;
+    this.headers = {
+      get: (name) => {
+        const value = raw[name.toLowerCase()];
+        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+      },
+    };
+  }
+
+  async text(): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.body) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+}
+
+/**
+ * The router's HTTP client: node:http(s) with keep-alive, in place of the global `fetch`.
+ * Undici's fetch builds WHATWG Request/Response objects and web streams for every call;
+ * on the router's path it was most of the gateway's own CPU per call (profiled: Node
+ * internals 44 %, `writev`, `makeTransferable`, `DOMException`). The response body is
+ * the socket stream itself, so streamed answers are read as they arrive; aborting the
+ * signal destroys the request, and the promise (or the body being read) rejects with
+ * the signal's reason, as `fetch` does.
+ */
+export const nodeFetch: ProviderFetch = (url, init) =>
+  new Promise((resolve, reject) => {
+    const { signal } = init;
+    if (signal.aborted) return reject(signal.reason);
+    const target = new URL(url);
+    const secure = target.protocol === 'https:';
+    if (!secure && target.protocol !== 'http:') return reject(new TypeError(`unsupported URL scheme: ${url}`));
+    const body = Buffer.from(init.body);
+    const req = (secure ? httpsRequest : httpRequest)(target, {
+      method: init.method,
+      headers: { ...init.headers, 'content-length': String(body.length) },
+      agent: secure ? agents.https : agents.http,
+    });
+    const onAbort = () => req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    const done = () => signal.removeEventListener('abort', onAbort);
+    req.once('error', (error) => {
+      done();
+      reject(signal.aborted ? signal.reason : error);
+    });
+    req.once('response', (res) => {
+      res.once('end', done);
+      res.once('close', done);
+      // A body read after an abort fails with the reason, like fetch's.
+      res.once('error', () => undefined);
+      resolve(new NodeResponse(res));
+    });
+    req.end(body);
+  });
