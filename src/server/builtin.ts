@@ -1,4 +1,4 @@
-import type { Result, ServerContext, Tool } from '@modelcontextprotocol/server';
+import type { Result, Tool } from '@modelcontextprotocol/server';
 import type { AuditOutcome } from '../audit/index.js';
 import type { CatalogSource } from '../catalog/index.js';
 import { RESERVED_SERVER_NAME } from '../config/index.js';
@@ -13,7 +13,8 @@ export interface BuiltinTool {
   /** The definition, named without the `switchboard__` prefix. */
   definition: Tool;
   readOnly: boolean;
-  call(session: DownstreamSession, args: Record<string, unknown>, ctx: ServerContext): Promise<Result>;
+  /** `signal` aborts when the call is cancelled. */
+  call(session: DownstreamSession, args: Record<string, unknown>, signal: AbortSignal): Promise<Result>;
   /** Extra audit fields taken from a result (the model router's model, tokens, cost). */
   auditDetails?(result: Result): Partial<AuditOutcome>;
 }

@@ -74,7 +74,7 @@ export async function callTool(session: DownstreamSession, params: Params & { na
         start,
         storeResult,
         async () => {
-          if (builtin) return builtin.call(session, args, ctx);
+          if (builtin) return builtin.call(session, args, signal);
           const upstream = await upstreamFor(session, entry.server);
           const result = await upstream.request('tools/call', forwarded, { caller, signal, onprogress: progress });
           return rewriteToolResult(entry.server, result);

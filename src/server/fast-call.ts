@@ -3,6 +3,7 @@ import type { AuditStart } from '../audit/index.js';
 import { rewriteToolResult } from '../catalog/index.js';
 import { RESERVED_SERVER_NAME } from '../config/index.js';
 import type { Upstream } from '../upstream/index.js';
+import type { BuiltinTool } from './builtin.js';
 import { auditFields, auditRefusal, withAudit } from './audited.js';
 import { toProtocolError, toolFailure } from './boundary.js';
 import { takeQuota } from './call-tool.js';
@@ -19,7 +20,9 @@ interface Plan {
   args: Record<string, unknown>;
   server: string;
   upstreamName: string;
-  upstream: Upstream;
+  /** One of the two: an upstream's tool, or one of the gateway's own. */
+  upstream: Upstream | undefined;
+  builtin: BuiltinTool | undefined;
   rule: string;
   token: string | number | undefined;
 }
@@ -30,7 +33,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * The stdio front door's own path for the one request that dominates traffic: a
- * `tools/call` of an allowed upstream tool, by a 2025-era client. It runs the same stages
+ * `tools/call` of an allowed tool (an upstream's, or one of the gateway's own such as
+ * `switchboard__sample`), by a 2025-era client. It runs the same stages
  * as `callTool` (policy, quota, audit, forward, rewrite, audit outcome, metrics), through
  * the same functions, but without the SDK server's request machinery (schema parsing of
  * the request, a context object, an abort signal and a promise chain per call), which
@@ -38,8 +42,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  *
  * Anything else goes to the SDK server as before, and so does every call this path is not
  * sure about: malformed params (the SDK answers them with its exact errors), unknown,
- * denied or quarantined tools, tools that need approval, the gateway's own tools,
- * upstreams isolated per session, a 2026-era client (its requests carry an envelope and
+ * denied or quarantined tools, tools that need approval, upstreams isolated per session, a 2026-era client (its requests carry an envelope and
  * may need `input_required` rounds), or a client that has not finished `initialize`.
  */
 export class FastCalls {
@@ -84,11 +87,12 @@ export class FastCalls {
     if (token !== undefined && typeof token !== 'string' && typeof token !== 'number') return undefined;
     const name = params.name;
     const entry = runtime.catalog.tool(name);
-    if (!entry || entry.server === RESERVED_SERVER_NAME) return undefined;
+    if (!entry) return undefined;
     const decision = session.visibility.tool(name);
     if (!decision.allowed || session.policy()?.approvalFor(name) !== undefined) return undefined;
-    const upstream = runtime.pool.upstreams.get(entry.server);
-    if (!upstream || upstream.config.isolation === 'session') return undefined;
+    const builtin = entry.server === RESERVED_SERVER_NAME ? runtime.builtins.get(entry.name) : undefined;
+    const upstream = builtin ? undefined : runtime.pool.upstreams.get(entry.server);
+    if (!builtin && (!upstream || upstream.config.isolation === 'session')) return undefined;
     return {
       name,
       params: params as Params,
@@ -96,6 +100,7 @@ export class FastCalls {
       server: entry.server,
       upstreamName: entry.name,
       upstream,
+      builtin,
       rule: decision.rule,
       token: token as string | number | undefined,
     };
@@ -134,15 +139,23 @@ export class FastCalls {
                 params: { progressToken: plan.token, ...progress },
               } as JSONRPCMessage);
       const forwarded = forwardParams(plan.params, { name: plan.upstreamName });
-      const storeResult = plan.upstream.config.auditResults ?? false;
-      const result: Result = await withAudit(session, start, storeResult, async () => {
-        const answer = await plan.upstream.request('tools/call', forwarded, {
-          caller: session.caller,
-          signal: controller.signal,
-          onprogress,
-        });
-        return rewriteToolResult(plan.server, answer);
-      });
+      const { upstream, builtin } = plan;
+      const storeResult = upstream?.config.auditResults ?? false;
+      const result: Result = await withAudit(
+        session,
+        start,
+        storeResult,
+        async () => {
+          if (builtin) return builtin.call(session, plan.args, controller.signal);
+          const answer = await upstream!.request('tools/call', forwarded, {
+            caller: session.caller,
+            signal: controller.signal,
+            onprogress,
+          });
+          return rewriteToolResult(plan.server, answer);
+        },
+        builtin?.auditDetails?.bind(builtin),
+      );
       await this.send({ jsonrpc: '2.0', id, result } as JSONRPCMessage);
     } catch (error) {
       // A cancelled request is not answered (as the SDK server does).

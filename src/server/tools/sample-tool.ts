@@ -84,9 +84,9 @@ export function sampleTool(router: () => Router | undefined, budgets: BudgetStor
       const s = (result as { structuredContent?: SampleOutcome & { usage: SampleOutcome['usage'] } }).structuredContent;
       return s ? sampleAuditDetails(s) : {};
     },
-    async call(session, args, ctx) {
+    async call(session, args, signal) {
       const caller = { agent: session.agent, policy: session.policy() };
-      const outcome = await sampleFor(caller, current(router), budgets, args, { signal: ctx.mcpReq.signal });
+      const outcome = await sampleFor(caller, current(router), budgets, args, { signal });
       const content = outcome.result.content;
       const text = content.type === 'text' ? content.text : '';
       return {
