@@ -57,7 +57,9 @@ export function checkFrame(line: string): Frame {
       message: 'Invalid Request: expected a method, or a result or error with an id',
     };
   }
-  if (depthOver(message, MAX_DEPTH)) {
+  // Each level of nesting takes an opening and a closing character: a line this short
+  // cannot nest too deep, and most frames are this short (the walk allocates per value).
+  if (line.length >= 2 * MAX_DEPTH && depthOver(message, MAX_DEPTH)) {
     return { ok: false, id: replyId, code: -32600, message: `Invalid Request: nested deeper than ${MAX_DEPTH} levels` };
   }
   return { ok: true, message: value as JSONRPCMessage };
