@@ -40,6 +40,8 @@ export class AuditJournal {
   private readonly headerBytes: number;
   private fd: number | undefined;
   private dirty = false;
+  /** The file's length: what a failed write is cut back to. */
+  private size = 0;
   /** A write failed part-way: the next entry starts on a new line. */
   private torn = false;
 
@@ -51,7 +53,8 @@ export class AuditJournal {
     const header = JSON.stringify({ owner: OWNER }) + '\n';
     this.headerBytes = Buffer.byteLength(header);
     this.fd = openSync(this.file, 'a'); // O_APPEND: after a cut, writes continue at the new end
-    writeAll(this.fd, header);
+    writeAll(this.fd, Buffer.from(header));
+    this.size = this.headerBytes;
     OPEN.add(this.name);
   }
 
@@ -64,12 +67,20 @@ export class AuditJournal {
     let seq = this.seq;
     let text = this.torn ? '\n' : '';
     for (const row of rows) text += this.line(++seq, row);
+    const bytes = Buffer.from(text);
     try {
-      writeAll(this.fd, text);
+      writeAll(this.fd, bytes);
     } catch (error) {
-      this.torn = true;
+      // Lines of a failed write must not be recovered as calls (they were refused): cut
+      // them off; if even that fails, the next write starts on a line of its own.
+      try {
+        ftruncateSync(this.fd, this.size);
+      } catch {
+        this.torn = true;
+      }
       throw error;
     }
+    this.size += bytes.length;
     this.torn = false;
     this.seq = seq;
     this.dirty = true;
@@ -102,6 +113,7 @@ export class AuditJournal {
   committed(): void {
     if (!this.dirty || this.fd === undefined) return;
     ftruncateSync(this.fd, this.headerBytes);
+    this.size = this.headerBytes;
     this.dirty = false;
   }
 
@@ -213,8 +225,7 @@ export function unlinkQuietly(file: string): void {
   }
 }
 
-function writeAll(fd: number, text: string): void {
-  const bytes = Buffer.from(text);
+function writeAll(fd: number, bytes: Buffer): void {
   let offset = 0;
   while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
 }

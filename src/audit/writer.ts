@@ -62,7 +62,8 @@ interface BeginOp {
   reject?: (error: Error) => void;
 }
 
-type Op = BeginOp | { kind: 'finish'; row: AuditRow } | { kind: 'record'; row: AuditRow };
+/** `started`: the record of a call whose start was journaled (never dropped: the call went ahead). */
+type Op = BeginOp | { kind: 'finish'; row: AuditRow } | { kind: 'record'; row: AuditRow; started?: true };
 
 /**
  * How long a row may wait in memory for its commit. Starts are durable in the journal
@@ -100,7 +101,7 @@ export class AuditCall {
     if (this.begin.state === 'queued') {
       // Not in the database yet: one insert of the finished row instead of two writes.
       this.begin.state = 'superseded';
-      this.log.enqueue({ kind: 'record', row: this.row });
+      this.log.enqueue({ kind: 'record', row: this.row, started: true });
     } else {
       this.log.enqueue({ kind: 'finish', row: this.row });
     }
@@ -342,7 +343,9 @@ export class AuditLog {
     // bounded. Starts and outcomes are bounded by the calls in flight.
     let records = 0;
     const later = ops.filter((op) =>
-      op.kind === 'record' ? ++records <= MAX_RETRY_OPS : op.kind !== 'begin' || op.resolve === undefined,
+      op.kind === 'record' && !op.started
+        ? ++records <= MAX_RETRY_OPS
+        : op.kind !== 'begin' || op.resolve === undefined,
     );
     if (later.length > 0) {
       this.queue.unshift(...later);

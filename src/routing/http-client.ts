@@ -51,6 +51,10 @@ class NodeResponse implements ProviderResponse {
   }
 }
 
+/** Redirects followed, as fetch follows them (only 307/308: they keep the method and body). */
+const MAX_REDIRECTS = 5;
+const USER_AGENT = 'switchboard';
+
 /**
  * The router's HTTP client: node:http(s) with keep-alive, in place of the global `fetch`.
  * Undici's fetch builds WHATWG Request/Response objects and web streams for every call;
@@ -60,25 +64,51 @@ class NodeResponse implements ProviderResponse {
  * signal destroys the request, and the promise (or the body being read) rejects with
  * the signal's reason, as `fetch` does.
  */
-export const nodeFetch: ProviderFetch = (url, init) =>
-  new Promise((resolve, reject) => {
+export const nodeFetch: ProviderFetch = async (url, init) => {
+  const body = Buffer.from(init.body);
+  let target = new URL(url);
+  for (let redirects = 0; ; redirects++) {
+    let response: NodeResponse;
+    try {
+      response = await send(target, init, body);
+    } catch (error) {
+      // A kept-alive socket the server closed just before we wrote on it: once more on a
+      // new one (what Node's documentation advises; fetch does the same).
+      if (!(error instanceof StaleSocketError)) throw error;
+      response = await send(target, init, body, true);
+    }
+    const location = response.headers.get('location');
+    if ((response.status !== 307 && response.status !== 308) || !location || redirects === MAX_REDIRECTS) {
+      return response;
+    }
+    response.body.resume(); // drain it, so the socket goes back to the pool
+    target = new URL(location, target);
+  }
+};
+
+/** The request failed on a reused keep-alive socket before any answer. */
+class StaleSocketError extends Error {}
+
+function send(target: URL, init: Parameters<ProviderFetch>[1], body: Buffer, fresh = false): Promise<NodeResponse> {
+  return new Promise((resolve, reject) => {
     const { signal } = init;
     if (signal.aborted) return reject(signal.reason);
-    const target = new URL(url);
     const secure = target.protocol === 'https:';
-    if (!secure && target.protocol !== 'http:') return reject(new TypeError(`unsupported URL scheme: ${url}`));
-    const body = Buffer.from(init.body);
+    if (!secure && target.protocol !== 'http:') return reject(new TypeError(`unsupported URL scheme: ${target.href}`));
     const req = (secure ? httpsRequest : httpRequest)(target, {
       method: init.method,
-      headers: { ...init.headers, 'content-length': String(body.length) },
-      agent: secure ? agents.https : agents.http,
+      headers: { 'user-agent': USER_AGENT, ...init.headers, 'content-length': String(body.length) },
+      // A fresh socket for a retry: agent false opens one outside the pool.
+      agent: fresh ? false : secure ? agents.https : agents.http,
     });
     const onAbort = () => req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal.addEventListener('abort', onAbort, { once: true });
     const done = () => signal.removeEventListener('abort', onAbort);
-    req.once('error', (error) => {
+    req.once('error', (error: NodeJS.ErrnoException) => {
       done();
-      reject(signal.aborted ? signal.reason : error);
+      if (signal.aborted) return reject(signal.reason);
+      const stale = req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+      reject(stale ? new StaleSocketError(error.message, { cause: error }) : error);
     });
     req.once('response', (res) => {
       res.once('end', done);
@@ -89,3 +119,4 @@ export const nodeFetch: ProviderFetch = (url, init) =>
     });
     req.end(body);
   });
+}

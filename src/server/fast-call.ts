@@ -1,4 +1,10 @@
-import type { JSONRPCMessage, Result } from '@modelcontextprotocol/server';
+import {
+  ProtocolError,
+  ProtocolErrorCode,
+  specTypeSchemas,
+  type JSONRPCMessage,
+  type Result,
+} from '@modelcontextprotocol/server';
 import type { AuditStart } from '../audit/index.js';
 import { rewriteToolResult } from '../catalog/index.js';
 import { RESERVED_SERVER_NAME } from '../config/index.js';
@@ -31,6 +37,44 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+const str = (value: unknown) => typeof value === 'string';
+
+/** Required fields of each content block type (2025-11-25). */
+const BLOCKS: Record<string, (block: Record<string, unknown>) => boolean> = {
+  text: (b) => str(b.text),
+  image: (b) => str(b.data) && str(b.mimeType),
+  audio: (b) => str(b.data) && str(b.mimeType),
+  resource_link: (b) => str(b.uri) && str(b.name),
+  resource: (b) => isPlainObject(b.resource) && str(b.resource.uri),
+};
+
+/**
+ * The SDK server checks every `tools/call` result against the spec's schema (a zod parse
+ * per call). Results nearly always have the plain shape checked here without it; anything
+ * else gets the full check, and a result that fails it is refused as the SDK refuses it.
+ */
+export function checkedResult(result: Result): Result {
+  const r = result as Record<string, unknown>;
+  // As the SDK does: a result without content (structured output only) gets an empty one.
+  const value = r.content === undefined ? { ...r, content: [] } : r;
+  const plain =
+    Array.isArray(value.content) &&
+    value.content.every((b) => isPlainObject(b) && str(b.type) && BLOCKS[b.type as string]?.(b) === true) &&
+    (value.isError === undefined || typeof value.isError === 'boolean') &&
+    (value.structuredContent === undefined || isPlainObject(value.structuredContent)) &&
+    (value._meta === undefined || isPlainObject(value._meta));
+  if (plain) return value as Result;
+  const checked = specTypeSchemas.CallToolResult['~standard'].validate(value);
+  if (!checked.issues) return value as Result;
+  const why = checked.issues
+    .map(
+      (i) =>
+        `${(i.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p)).join('.') || 'result'}: ${i.message}`,
+    )
+    .join('; ');
+  throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid tools/call result: ${why}`);
+}
+
 /**
  * The stdio front door's own path for the one request that dominates traffic: a
  * `tools/call` of an allowed tool (an upstream's, or one of the gateway's own such as
@@ -47,6 +91,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  */
 export class FastCalls {
   private readonly inflight = new Map<Id, AbortController>();
+  /** Said once, in the debug log, so that it can be seen (and tested) that this path is used. */
+  private announced = false;
 
   constructor(
     private readonly session: DownstreamSession,
@@ -67,8 +113,14 @@ export class FastCalls {
       return false;
     }
     if (m.method !== 'tools/call' || m.id === undefined || this.inflight.has(m.id)) return false;
+    // 2025-11-25 ids are strings or integers; the SDK answers anything else.
+    if (typeof m.id === 'number' && !Number.isSafeInteger(m.id)) return false;
     const plan = this.plan(m.params);
     if (!plan) return false;
+    if (!this.announced) {
+      this.announced = true;
+      this.session.runtime.log.debug('stdio fast path: taking tools/call', { tool: plan.name });
+    }
     const controller = new AbortController();
     this.inflight.set(m.id, controller);
     void this.run(m.id, plan, controller);
@@ -80,7 +132,7 @@ export class FastCalls {
     const { runtime } = session;
     if (session.info.era !== 'legacy' || !runtime.started || !session.server.getClientCapabilities()) return undefined;
     if (!isPlainObject(params) || typeof params.name !== 'string') return undefined;
-    const args = params.arguments ?? {};
+    const args = params.arguments === undefined ? {} : params.arguments;
     const meta = params._meta;
     if (!isPlainObject(args) || (meta !== undefined && !isPlainObject(meta))) return undefined;
     const token = meta?.progressToken;
@@ -152,7 +204,7 @@ export class FastCalls {
             signal: controller.signal,
             onprogress,
           });
-          return rewriteToolResult(plan.server, answer);
+          return checkedResult(rewriteToolResult(plan.server, answer));
         },
         builtin?.auditDetails?.bind(builtin),
       );
@@ -170,16 +222,26 @@ export class FastCalls {
     }
   }
 
+  /**
+   * The connection closed (the client went away, or shutdown ran past its grace): every
+   * call still running is cancelled, as the SDK server cancels its own requests.
+   */
+  abortAll(): void {
+    for (const controller of this.inflight.values()) controller.abort(new Error('the client connection closed'));
+  }
+
   /** The answer `callTool` gives for the same failure: an `isError` result or a JSON-RPC error. */
   private failure(id: Id, error: unknown): JSONRPCMessage {
     try {
       return { jsonrpc: '2.0', id, result: toolFailure(error) } as JSONRPCMessage;
     } catch (thrown) {
       const e = toProtocolError(thrown);
+      // The 2025 wire has no -32002 (resource not found): the SDK sends it as -32602.
+      const code = e.code === -32002 ? ProtocolErrorCode.InvalidParams : e.code;
       return {
         jsonrpc: '2.0',
         id,
-        error: { code: e.code, message: e.message, ...(e.data === undefined ? {} : { data: e.data }) },
+        error: { code, message: e.message, ...(e.data === undefined ? {} : { data: e.data }) },
       } as JSONRPCMessage;
     }
   }

@@ -15,6 +15,10 @@ export function startStdio(
   agent: string,
 ): { closed: Promise<void>; stopAccepting(): void; close(): Promise<void> } {
   let session: DownstreamSession | undefined;
+  let fast: FastCalls | undefined;
+  // The fast path for tools/call (fast-call.ts) is on unless SWITCHBOARD_FAST_PATH=off: a
+  // way out should it ever answer differently from the SDK path.
+  const fastPath = process.env.SWITCHBOARD_FAST_PATH !== 'off';
   const transport = new GuardedStdioTransport(runtime.config.gateway.maxBodyBytes);
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
@@ -22,9 +26,14 @@ export function startStdio(
     ({ era }) => {
       session = new DownstreamSession(runtime, { agent, transport: 'stdio', era });
       runtime.sessions.add(session);
-      const fast = new FastCalls(session, (message) => transport.send(message));
-      transport.intercept = (message) => fast.take(message);
-      session.server.onclose = () => resolveClosed();
+      if (fastPath) {
+        const calls = (fast = new FastCalls(session, (message) => transport.send(message)));
+        transport.intercept = (message) => calls.take(message);
+      }
+      session.server.onclose = () => {
+        fast?.abortAll();
+        resolveClosed();
+      };
       return session.server;
     },
     {
@@ -39,6 +48,7 @@ export function startStdio(
     // One client, already connected: there is nothing new to refuse.
     stopAccepting: () => undefined,
     close: async () => {
+      fast?.abortAll();
       if (session) await runtime.closeSession(session);
       await handle.close().catch(() => undefined);
     },

@@ -7,62 +7,73 @@ import { WireClient } from '../helpers/wire.js';
 
 /**
  * The stdio front door's own path for `tools/call` (src/server/fast-call.ts) and the
- * upstream's direct requests (src/upstream/direct.ts), seen on the wire: each stage the
- * SDK path runs (policy, quota, audit, cancellation, errors) still happens, with the same
- * answers, and what the path does not handle still reaches the SDK server.
+ * upstream's direct requests (src/upstream/direct.ts), seen on the wire: the same cases
+ * against the fast path and against the SDK path give the same answers and audit rows
+ * (policy, quota, the per-agent limit, cancellation, errors), and what the fast path does
+ * not handle still reaches the SDK server.
  */
-const dir = tempDir();
-const records = path.join(dir, 'records.jsonl');
-const db = path.join(dir, 'audit.db');
-writePolicy(dir, 'default', {
-  allow: ['*'],
-  quotas: { recorder__fail: '1/1h' },
-  requireApproval: ['recorder__add-tool'],
-});
-const config = writeConfig(dir, {
-  mcpServers: { recorder: { command: 'node', args: [RECORDER], env: { RECORD_FILE: records } } },
-  gateway: { approvalTimeoutMs: 300 },
-});
-let wire: WireClient;
-let nextId = 100;
-
-type Row = { status: string; error: string | null; args: string | null; exposed_name: string };
-
-function auditRow(exposedName: string, status?: string): Promise<Row> {
-  return waitFor(`a finished audit row for ${exposedName}`, () => {
-    const raw = new Database(db, { readonly: true, fileMustExist: true });
-    try {
-      const rows = raw
-        .prepare("SELECT status, error, args, exposed_name FROM audit WHERE exposed_name = ? AND status != 'pending'")
-        .all(exposedName) as Row[];
-      return rows.find((row) => status === undefined || row.status === status);
-    } finally {
-      raw.close();
-    }
+/** One gateway per path: the fast path (default) and the SDK path (SWITCHBOARD_FAST_PATH=off). */
+describe.each([
+  ['the stdio fast path', {}],
+  ['the SDK path (SWITCHBOARD_FAST_PATH=off)', { SWITCHBOARD_FAST_PATH: 'off' }],
+] as const)('tools/call on %s', (_name, env) => {
+  const fast = !('SWITCHBOARD_FAST_PATH' in env);
+  const dir = tempDir();
+  const records = path.join(dir, 'records.jsonl');
+  const db = path.join(dir, 'audit.db');
+  writePolicy(dir, 'default', {
+    allow: ['*'],
+    quotas: { recorder__fail: '1/1h' },
+    requireApproval: ['recorder__add-tool'],
   });
-}
-
-function call(name: string, args: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
-  const id = nextId++;
-  wire.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, ...extra } });
-  return id;
-}
-
-beforeAll(async () => {
-  wire = WireClient.start(process.execPath, [BIN, 'serve', '--config', config, '--db', db], {
-    SWITCHBOARD_LOG_LEVEL: 'warn',
+  const config = writeConfig(dir, {
+    mcpServers: { recorder: { command: 'node', args: [RECORDER], env: { RECORD_FILE: records } } },
+    gateway: { approvalTimeoutMs: 300, maxConcurrentCallsPerAgent: 1 },
   });
-  await wire.initialize();
-  // Wait for the upstream's tools (the gateway may answer before it is connected).
-  await waitFor('the recorder tools', async () => {
-    wire.send({ jsonrpc: '2.0', id: 1_000 + nextId, method: 'tools/list' });
-    const listed = await wire.response(1_000 + nextId++);
-    return (listed.result as { tools: { name: string }[] }).tools.some((t) => t.name === 'recorder__echo');
-  });
-});
-afterAll(() => wire.close());
+  let wire: WireClient;
+  let stderr = '';
+  let nextId = 100;
 
-describe('tools/call on the stdio fast path', () => {
+  type Row = { status: string; error: string | null; args: string | null; exposed_name: string };
+
+  function auditRow(exposedName: string, status?: string): Promise<Row> {
+    return waitFor(`a finished audit row for ${exposedName}`, () => {
+      const raw = new Database(db, { readonly: true, fileMustExist: true });
+      try {
+        const rows = raw
+          .prepare("SELECT status, error, args, exposed_name FROM audit WHERE exposed_name = ? AND status != 'pending'")
+          .all(exposedName) as Row[];
+        return rows.find((row) => status === undefined || row.status === status);
+      } finally {
+        raw.close();
+      }
+    });
+  }
+
+  function call(name: string, args: unknown = {}) {
+    const id = nextId++;
+    wire.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+    return id;
+  }
+
+  beforeAll(async () => {
+    wire = WireClient.start(process.execPath, [BIN, 'serve', '--config', config, '--db', db], {
+      SWITCHBOARD_LOG_LEVEL: 'debug',
+      ...env,
+    });
+    wire.child.stderr.setEncoding('utf8');
+    wire.child.stderr.on('data', (chunk: string) => (stderr += chunk));
+    await wire.initialize();
+    // Wait for the upstream's tools (the gateway may answer before it is connected).
+    await waitFor('the recorder tools', async () => {
+      const id = 1_000 + nextId++;
+      wire.send({ jsonrpc: '2.0', id, method: 'tools/list' });
+      const listed = await wire.response(id);
+      return (listed.result as { tools: { name: string }[] }).tools.some((t) => t.name === 'recorder__echo');
+    });
+  });
+  afterAll(() => wire.close());
+
   it("answers with the upstream's result, sent upstream under the gateway's own id, and audits it", async () => {
     const id = call('recorder__echo', { text: 'hello', token: 'sk-secret-value-123456' });
     expect(await wire.response(id)).toEqual({
@@ -70,10 +81,12 @@ describe('tools/call on the stdio fast path', () => {
       id,
       result: { content: [{ type: 'text', text: 'hello' }] },
     });
+    // Which path answered: the fast path says so once in the debug log.
+    expect(stderr.includes('stdio fast path: taking tools/call')).toBe(fast);
     const sent = readRecords(records)
       .map((r) => r.message as { id?: unknown; method?: string; params?: { name?: string } } | undefined)
       .find((m) => m?.method === 'tools/call' && m.params?.name === 'echo');
-    expect(sent?.id).toMatch(/^sb\d+-\d+$/); // the direct path's ids (the SDK client's are numbers)
+    expect(sent?.id).toMatch(/^sb\d+-\d+$/); // the direct upstream path's ids (the SDK client's are numbers)
     const row = await auditRow('recorder__echo');
     expect(row.status).toBe('ok');
     expect(JSON.parse(row.args!)).toEqual({ text: 'hello', token: '[REDACTED]' });
@@ -92,22 +105,43 @@ describe('tools/call on the stdio fast path', () => {
     expect((await auditRow('recorder__fail', 'quota')).error).toMatch(/is used up/);
   });
 
-  it('does not answer a cancelled call, tells the upstream, and audits it cancelled', async () => {
-    const id = call('recorder__wait', { ms: 30_000 });
+  it('refuses a call over the per-agent limit of calls in flight, audited', async () => {
+    const waiting = call('recorder__wait', { ms: 400 });
     await waitFor('the call upstream', () =>
       readRecords(records).some((r) => (r.message as { params?: { name?: string } })?.params?.name === 'wait'),
     );
+    const refused = await wire.response(call('recorder__echo', { text: 'second' }));
+    expect(refused.result).toMatchObject({
+      isError: true,
+      content: [{ type: 'text', text: expect.stringMatching(/already has 1 calls in flight/) }],
+    });
+    expect((await wire.response(waiting)).result).toEqual({ content: [{ type: 'text', text: 'waited' }] });
+    expect((await auditRow('recorder__echo', 'quota')).error).toMatch(/maxConcurrentCallsPerAgent/);
+  });
+
+  it('does not answer a cancelled call, tells the upstream, and audits it cancelled', async () => {
+    const id = call('recorder__wait', { ms: 30_000 });
+    await waitFor('the call upstream', () =>
+      readRecords(records).some(
+        (r) => (r.message as { params?: { arguments?: { ms?: number } } })?.params?.arguments?.ms === 30_000,
+      ),
+    );
     wire.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'user' } });
     await waitFor('the upstream to abort', () => readRecords(records).some((r) => r.event === 'aborted'));
-    expect((await auditRow('recorder__wait')).status).toBe('cancelled');
+    expect((await auditRow('recorder__wait', 'cancelled')).status).toBe('cancelled');
     // The next call is answered; the cancelled one never is.
-    await wire.response(call('recorder__echo', { text: 'after' }));
+    await waitFor('the slot to be free', async () => {
+      const next = await wire.response(call('recorder__echo', { text: 'after' }));
+      return !(next.result as { isError?: boolean }).isError;
+    });
     expect(wire.received.some((m) => m.id === id)).toBe(false);
   });
 
-  it('leaves to the SDK server what it does not handle: malformed params, unknown tools, approval', async () => {
-    const malformed = await wire.response(call('recorder__echo', [1, 2] as never));
-    expect(malformed.error).toMatchObject({ code: -32602 });
+  it('answers malformed params, unknown tools and calls needing approval as the SDK path does', async () => {
+    for (const args of [[1, 2], null, 'text']) {
+      const malformed = await wire.response(call('recorder__echo', args));
+      expect(malformed.error).toMatchObject({ code: -32602 });
+    }
     const unknown = await wire.response(call('recorder__nope'));
     expect(unknown.error).toMatchObject({
       code: -32602,
