@@ -1,10 +1,11 @@
-import { OWNER, ownerAlive, type Db } from '../db/index.js';
+import { ownerAlive, type Db } from '../db/index.js';
 import { GatewayError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/index.js';
-import { GENESIS, chainHash, type ChainKey } from './chain.js';
+import type { ChainKey } from './chain.js';
 import { AuditJournal, leftJournals, unlinkQuietly } from './journal.js';
 import { auditArgs } from './redact.js';
-import { SELECT_ROW, type AuditRow, type AuditStatus } from './row.js';
+import type { AuditRow, AuditStatus } from './row.js';
+import { AuditRows, type BeginOp, type JournalMark, type Op } from './rows.js';
 
 export interface AuditOptions {
   maxArgsBytes: number;
@@ -48,22 +49,6 @@ export interface AuditOutcome {
   outputTokens?: number | null;
   costUsd?: number | null;
 }
-
-/**
- * A call's start. `queued` until a commit writes it as a pending row (`written`); a call
- * that ends before that is written once, finished, by a `record` op (`superseded`).
- * Without a journal the call waits for the commit (`resolve`/`reject`).
- */
-interface BeginOp {
-  kind: 'begin';
-  row: AuditRow;
-  state: 'queued' | 'written' | 'superseded';
-  resolve?: (call: AuditCall | undefined) => void;
-  reject?: (error: Error) => void;
-}
-
-/** `started`: the record of a call whose start was journaled (never dropped: the call went ahead). */
-type Op = BeginOp | { kind: 'finish'; row: AuditRow } | { kind: 'record'; row: AuditRow; started?: true };
 
 /**
  * How long a row may wait in memory for its commit. Starts are durable in the journal
@@ -137,16 +122,8 @@ export class AuditLog {
   private queue: Op[] = [];
   private scheduled = false;
   private lazyTimer: NodeJS.Timeout | undefined;
-  /** The chain's key kind is in audit_meta (written by this process's first link). */
-  private chainRecorded = false;
   private readonly now: () => number;
-  private readonly insert;
-  private readonly finish;
-  private readonly insertFinished;
-  private readonly maxId;
-  private readonly readMeta;
-  private readonly writeMeta;
-  private readonly commit;
+  private readonly rows: AuditRows;
   private failures = 0;
   private journalFailures = 0;
   /** Starts waiting for this turn's journal write. */
@@ -163,35 +140,11 @@ export class AuditLog {
   private journalCommitted = 0;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly options: AuditOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.insert = db.prepare(
-      `INSERT INTO audit (ts, ts_ms, agent, session, client, transport, origin, method, server, name, exposed_name,
-         status, decision, args_hash, args, request_bytes, owner)
-       VALUES (@ts, @tsMs, @agent, @session, @client, @transport, @origin, @method, @server, @name, @exposedName,
-         @status, @decision, @argsHash, @args, @requestBytes, @owner)`,
-    );
-    this.finish = db.prepare(
-      `UPDATE audit SET status = @status, error = @error, latency_ms = @latencyMs, response_bytes = @responseBytes,
-         result = @result, model = @model, provider = @provider, attempts = @attempts, input_tokens = @inputTokens,
-         output_tokens = @outputTokens, cost_usd = @costUsd, owner = NULL,
-         chain_seq = @chainSeq, prev_hash = @prevHash, hash = @hash
-       WHERE id = @id`,
-    );
-    this.insertFinished = db.prepare(
-      `INSERT INTO audit (id, ts, ts_ms, agent, session, client, transport, origin, method, server, name, exposed_name,
-         status, decision, args_hash, args, request_bytes, error, latency_ms, response_bytes, result, model, provider,
-         attempts, input_tokens, output_tokens, cost_usd, owner, chain_seq, prev_hash, hash)
-       VALUES (${Array(27).fill('?').join(', ')}, NULL, ?, ?, ?)`,
-    );
-    this.maxId = db.prepare('SELECT MAX(id) FROM audit').pluck();
-    this.readMeta = db.prepare('SELECT value FROM audit_meta WHERE key = ?').pluck();
-    this.writeMeta = db.prepare(
-      'INSERT INTO audit_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-    );
-    this.commit = db.transaction((ops: Op[], own: boolean = true) => this.apply(ops, own));
+    this.rows = new AuditRows(db, options.key);
     const dir = options.journal ?? (db.memory ? false : `${db.name}.journal`);
     this.journal = dir === false ? undefined : new AuditJournal(dir);
   }
@@ -309,14 +262,19 @@ export class AuditLog {
     const ops = this.queue;
     if (ops.length === 0) return;
     this.queue = [];
+    // Every start journaled so far is queued, so this commit covers the whole journal.
+    const mark: JournalMark | undefined =
+      this.journal && this.journal.seq > this.journalCommitted
+        ? { key: this.journal.metaKey, seq: this.journal.seq }
+        : undefined;
     try {
-      this.commit.immediate(ops);
+      this.rows.commit(ops, mark);
       this.failures = 0;
-      this.chainRecorded ||= ops.some((op) => op.kind !== 'begin');
     } catch (error) {
       this.failed(ops, error);
       return;
     }
+    if (mark) this.journalCommitted = mark.seq;
     if (this.journal) {
       try {
         this.journal.committed();
@@ -364,155 +322,33 @@ export class AuditLog {
     }
   }
 
-  /** `own`: the ops are this process's queue (recovery writes other processes' rows). */
-  private apply(ops: Op[], own: boolean): void {
-    // SQLite stores UTF-8: a lone surrogate would read back changed and break the hash.
-    for (const op of ops) wellFormed(op.row);
-    let head: { seq: number; hash: string } | undefined;
-    const next = (row: AuditRow) => {
-      head ??= {
-        seq: Number(this.readMeta.get('head_seq') ?? 0),
-        hash: String(this.readMeta.get('head_hash') ?? GENESIS),
-      };
-      const link = { chainSeq: head.seq + 1, prevHash: head.hash, hash: chainHash(this.options.key, head.hash, row) };
-      head = { seq: link.chainSeq, hash: link.hash };
-      return link;
-    };
-    // A finished row is written once, with its link: its id (hashed) is chosen here, as
-    // SQLite would (the largest plus one; this transaction holds the write lock).
-    let nextId: number | undefined;
-    for (const op of ops) {
-      if (op.kind === 'begin') {
-        if (op.state === 'superseded') continue;
-        op.row.id = Number(this.insert.run({ ...op.row, tsMs: Date.parse(op.row.ts), owner: OWNER }).lastInsertRowid);
-        nextId = op.row.id + 1;
-      } else if (op.kind === 'finish') {
-        this.finish.run({ ...op.row, ...next(op.row) });
-      } else {
-        nextId ??= Number(this.maxId.get() ?? 0) + 1;
-        op.row.id = nextId++;
-        // Positional: binding 30 named parameters from an object costs twice as much.
-        const r = op.row;
-        const link = next(r);
-        this.insertFinished.run(
-          r.id,
-          r.ts,
-          Date.parse(r.ts),
-          r.agent,
-          r.session,
-          r.client,
-          r.transport,
-          r.origin,
-          r.method,
-          r.server,
-          r.name,
-          r.exposedName,
-          r.status,
-          r.decision,
-          r.argsHash,
-          r.args,
-          r.requestBytes,
-          r.error,
-          r.latencyMs,
-          r.responseBytes,
-          r.result,
-          r.model,
-          r.provider,
-          r.attempts,
-          r.inputTokens,
-          r.outputTokens,
-          r.costUsd,
-          link.chainSeq,
-          link.prevHash,
-          link.hash,
-        );
-      }
-    }
-    if (head) {
-      this.writeMeta.run('head_seq', String(head.seq));
-      this.writeMeta.run('head_hash', head.hash);
-      if (!this.chainRecorded) this.writeMeta.run('chain', this.options.key.kind);
-    }
-    // Every start journaled so far is queued, so this commit covers the whole journal.
-    if (own && this.journal && this.journal.seq > this.journalCommitted) {
-      this.writeMeta.run(this.journal.metaKey, String(this.journal.seq));
-      this.journalCommitted = this.journal.seq;
-    }
-  }
-
   /**
    * Marks rows left pending by a gateway process that is gone (killed mid-call) as
    * `interrupted`, and links them into the chain. Rows of live processes sharing the
    * database are left alone.
    */
   recoverInterrupted(): number {
-    return this.recoverJournals() + this.recoverPending();
+    return this.recoverJournals() + this.rows.recoverPending();
   }
 
   /**
    * Call starts in the journals of processes that are gone and that no commit covered
    * (the process was killed within `LAZY_COMMIT_MS` of them) become `interrupted` rows.
-   * The entry a journal was recovered up to is recorded in the same transaction, so two
-   * gateways starting at once do not both write them.
    */
   private recoverJournals(): number {
     if (!this.journal) return 0;
     let recovered = 0;
     for (const left of leftJournals(this.journal.dir, this.journal.name)) {
       if (left.owner === undefined || ownerAlive(left.owner)) continue;
-      this.db
-        .transaction(() => {
-          const done = Number(this.readMeta.get(left.metaKey) ?? 0);
-          const ops: Op[] = left.entries
-            .filter((entry) => entry.seq > done)
-            .map(({ row }) => ({ kind: 'record', row: { ...row, status: 'interrupted', error: INTERRUPTED } }));
-          if (ops.length > 0) this.apply(ops, false);
-          const last = left.entries.at(-1)?.seq ?? 0;
-          if (last > done) this.writeMeta.run(left.metaKey, String(last));
-          recovered += ops.length;
-        })
-        .immediate();
+      recovered += this.rows.recoverJournal(left);
       unlinkQuietly(left.file);
     }
     return recovered;
   }
 
-  private recoverPending(): number {
-    const pending = this.db
-      .prepare(`SELECT ${SELECT_ROW}, owner FROM audit WHERE status = 'pending'`)
-      .all() as (AuditRow & { owner: string | null })[];
-    const orphans = pending.filter((row) => !ownerAlive(row.owner));
-    if (orphans.length === 0) return 0;
-    const ops: Op[] = orphans.map(({ owner: _owner, ...row }) => ({
-      kind: 'finish',
-      row: { ...row, status: 'interrupted', error: INTERRUPTED },
-    }));
-    this.commit.immediate(ops, false);
-    return orphans.length;
-  }
-
-  /**
-   * Deletes finished rows older than `days`, oldest first in chain order, and records
-   * the hash the remaining chain starts from, so `verify` still checks what is left.
-   */
+  /** Deletes finished rows older than `days` (the chain still verifies, from an anchor). */
   prune(days: number): number {
-    const cutoff = this.now() - days * 86_400_000;
-    return this.db
-      .transaction(() => {
-        const firstKept = this.db
-          .prepare('SELECT MIN(chain_seq) FROM audit WHERE chain_seq IS NOT NULL AND ts_ms >= ?')
-          .pluck()
-          .get(cutoff) as number | null;
-        const last = firstKept === null ? Number(this.readMeta.get('head_seq') ?? 0) : firstKept - 1;
-        const anchor = this.db.prepare('SELECT hash FROM audit WHERE chain_seq = ?').pluck().get(last) as
-          string | undefined;
-        if (!anchor) return 0;
-        const deleted = this.db.prepare('DELETE FROM audit WHERE chain_seq <= ?').run(last).changes;
-        this.writeMeta.run('anchor_seq', String(last));
-        this.writeMeta.run('anchor_hash', anchor);
-        return deleted;
-      })
-      .immediate();
+    return this.rows.prune(this.now() - days * 86_400_000);
   }
 
   /** Writes whatever is queued, now. */
@@ -527,7 +363,7 @@ export class AuditLog {
     this.journal.close(clean);
     if (clean) {
       try {
-        this.db.prepare('DELETE FROM audit_meta WHERE key = ?').run(this.journal.metaKey);
+        this.rows.forgetMark(this.journal.metaKey);
       } catch {
         // a stale mark is harmless: no other process uses this journal's name
       }
@@ -536,17 +372,5 @@ export class AuditLog {
 
   get pendingOps(): number {
     return this.queue.length;
-  }
-}
-
-const INTERRUPTED = 'the gateway stopped before the call ended';
-
-function wellFormed(row: AuditRow): void {
-  // Twice per call, over every field: no arrays of entries, and no copy of a string
-  // that is already well formed (nearly all of them).
-  const record = row as unknown as Record<string, unknown>;
-  for (const key in record) {
-    const value = record[key];
-    if (typeof value === 'string' && !value.isWellFormed()) record[key] = value.toWellFormed();
   }
 }
