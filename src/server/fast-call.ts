@@ -172,6 +172,7 @@ export class FastCalls {
     };
     rememberArrival(start, plan.params._meta);
     let leave: (() => void) | undefined;
+    let sent: Promise<void> | undefined;
     try {
       try {
         leave = runtime.enter(session.agent);
@@ -193,25 +194,35 @@ export class FastCalls {
       const forwarded = forwardParams(plan.params, { name: plan.upstreamName });
       const { upstream, builtin } = plan;
       const storeResult = upstream?.config.auditResults ?? false;
-      const result: Result = await withAudit(
+      await withAudit(
         session,
         start,
         storeResult,
         async () => {
-          if (builtin) return builtin.call(session, plan.args, controller.signal);
-          const answer = await upstream!.request('tools/call', forwarded, {
-            caller: session.caller,
-            signal: controller.signal,
-            onprogress,
-          });
-          return checkedResult(rewriteToolResult(plan.server, answer));
+          const result: Result = builtin
+            ? await builtin.call(session, plan.args, controller.signal)
+            : checkedResult(
+                rewriteToolResult(
+                  plan.server,
+                  await upstream!.request('tools/call', forwarded, {
+                    caller: session.caller,
+                    signal: controller.signal,
+                    onprogress,
+                  }),
+                ),
+              );
+          // The answer goes out before the outcome is recorded and counted: the caller
+          // need not wait for that bookkeeping. (The call still counts as in flight
+          // until the answer is written, for draining at shutdown.)
+          sent = this.send({ jsonrpc: '2.0', id, result } as JSONRPCMessage);
+          return result;
         },
         builtin?.auditDetails?.bind(builtin),
       );
-      await this.send({ jsonrpc: '2.0', id, result } as JSONRPCMessage);
+      await sent;
     } catch (error) {
-      // A cancelled request is not answered (as the SDK server does).
-      if (controller.signal.aborted) return;
+      // A cancelled request is not answered (as the SDK server does); nor one answered already.
+      if (controller.signal.aborted || sent) return;
       await this.send(this.failure(id, error));
     } finally {
       if (leave) {
