@@ -4,6 +4,7 @@ import { loadConfig, watchConfig, type LoadedConfig } from './config/index.js';
 import { openDatabase, type Db } from './db/index.js';
 import { errorMessage } from './errors.js';
 import { createLogger, parseLogLevel, type Logger } from './observability/index.js';
+import type { Metrics } from './observability/metrics.js';
 import { AuditLog, chainKeyFromEnv } from './audit/index.js';
 import { ApprovalQueue, BudgetStore, PolicyStore, SqliteQuotaStore } from './policy/index.js';
 import { createRouter, type Router } from './routing/index.js';
@@ -14,7 +15,6 @@ import {
   auditTool,
   modelsTool,
   sampleTool,
-  startHttp,
   startStdio,
   statusTool,
   type BuiltinTool,
@@ -60,7 +60,7 @@ export function databaseFile(config: LoadedConfig, option: string | undefined): 
 export function createRuntime(
   config: LoadedConfig,
   log: Logger,
-  options: { policies?: string; db?: Db; supervise?: boolean; metrics?: boolean } = {},
+  options: { policies?: string; db?: Db; supervise?: boolean; metrics?: typeof Metrics } = {},
 ): Runtime {
   const policies = new PolicyStore(policiesDir(config, options.policies), log.child('policy'));
   policies.load();
@@ -97,7 +97,7 @@ export function createRuntime(
   }
   const runtime = new Runtime(config, log, policies, db ? new SqliteQuotaStore(db) : undefined, audit, builtins, {
     supervise: options.supervise ?? false,
-    metrics: options.metrics ?? false,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(db ? { pins: new PinStore(db), approvals: new ApprovalQueue(db) } : {}),
     ...(budgets ? { budgets } : {}),
   });
@@ -175,6 +175,7 @@ interface FrontDoor {
 
 async function openFrontDoor(runtime: Runtime, options: ServeOptions, log: Logger, db: Db): Promise<FrontDoor> {
   if (options.transport === 'http') {
+    const { startHttp } = await import('./server/http.js');
     const door = await startHttp(runtime, {
       host: options.host,
       port: options.port,
@@ -217,11 +218,15 @@ export async function serve(options: ServeOptions): Promise<void> {
   const config = loadConfig(options.config);
   const log = gatewayLogger(config);
   const db = openDatabase(databaseFile(config, options.db));
+  // Metrics are served on /metrics: only the HTTP front door loads them (prom-client),
+  // and likewise express and the SDK's HTTP pieces, so a stdio gateway (one per client
+  // app) holds none of it (~8 MB of RSS).
+  const metrics = options.transport === 'http' ? (await import('./observability/metrics.js')).Metrics : undefined;
   const runtime = createRuntime(config, log, {
     ...(options.policies ? { policies: options.policies } : {}),
     db,
     supervise: true,
-    metrics: true,
+    ...(metrics ? { metrics } : {}),
   });
   // Traces only when asked for: without the variables the exporter is not even loaded.
   if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {

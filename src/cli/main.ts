@@ -8,7 +8,7 @@ import type { ApprovalStatus } from '../policy/index.js';
 import { auditDupesCommand, auditList, auditStatsCommand, auditVerifyCommand, type AuditCliOptions } from './audit.js';
 import { approvalsDecide, approvalsList } from './approvals.js';
 import { check } from './check.js';
-import { dashboardCommand, type DashboardOptions } from './dashboard.js';
+import type { DashboardOptions } from './dashboard.js';
 import { init } from './init.js';
 import { pinsApprove, pinsList } from './pins.js';
 import { tools } from './tools.js';
@@ -207,7 +207,8 @@ withDatabase(
 )
   .option('--host <host>', 'bind address', '127.0.0.1')
   .option('--port <port>', 'port', port, 7801)
-  .action((opts: DashboardOptions) => run(() => dashboardCommand(opts)));
+  // Loaded when used: it brings express.
+  .action((opts: DashboardOptions) => run(async () => (await import('./dashboard.js')).dashboardCommand(opts)));
 
 program
   .command('init')

@@ -1,3 +1,3 @@
 export { createLogger, parseLogLevel, silentLogger } from './logger.js';
 export type { Logger, LoggerOptions, LogLevel } from './logger.js';
-export { Metrics } from './metrics.js';
+export type { Metrics } from './metrics.js';

@@ -1,4 +1,5 @@
-export { startHttp } from './http.js';
+// startHttp is imported from './http.js' where it is used: it loads express and the
+// SDK's HTTP pieces, which a stdio gateway does not need.
 export type { HttpFrontDoor, HttpOptions } from './http.js';
 export { Runtime } from './runtime.js';
 export { GATEWAY_VERSION } from './session.js';

@@ -3,7 +3,7 @@ import { Catalog, type PinStore } from '../catalog/index.js';
 import { toGatewayUri } from '../catalog/index.js';
 import type { LoadedConfig } from '../config/index.js';
 import { GatewayError, errorMessage } from '../errors.js';
-import { Metrics, type Logger } from '../observability/index.js';
+import type { Logger, Metrics } from '../observability/index.js';
 import type { Tracer } from '../observability/tracing.js';
 import type { AuditLog, AuditOutcome } from '../audit/index.js';
 import type { Router } from '../routing/index.js';
@@ -85,13 +85,14 @@ export class Runtime {
       supervise: boolean;
       pins?: PinStore;
       approvals?: ApprovalQueue;
-      metrics?: boolean;
+      /** The metrics class, when metrics are wanted (loaded by the caller: prom-client). */
+      metrics?: typeof Metrics;
       budgets?: BudgetStore;
     } = { supervise: false },
   ) {
     this.budgets = options.budgets;
     this.metrics = options.metrics
-      ? new Metrics({
+      ? new options.metrics({
           upstreams: () => this.pool.upstreams.values(),
           auditQueue: () => this.audit?.pendingOps ?? 0,
           inflight: () => this.inflightTotal,
