@@ -15,7 +15,8 @@ import type { DownstreamSession } from './session.js';
  * One `tools/call`, stage by stage (DESIGN.md's data path): resolve the name, decide
  * (policy), ask a person when the policy requires approval, take the quota, write the
  * audit row, forward (or answer a gateway tool), finish the row. Refusals are audited
- * and happen before anything reaches an upstream.
+ * and happen before anything reaches an upstream. The stdio front door answers most calls
+ * through `fast-call.ts`, which runs the same stages: a change here belongs there too.
  */
 export async function callTool(session: DownstreamSession, params: Params & { name: string }, ctx: ServerContext) {
   const { runtime } = session;

@@ -78,16 +78,18 @@ export function checkedResult(result: Result): Result {
 /**
  * The stdio front door's own path for the one request that dominates traffic: a
  * `tools/call` of an allowed tool (an upstream's, or one of the gateway's own such as
- * `switchboard__sample`), by a 2025-era client. It runs the same stages
- * as `callTool` (policy, quota, audit, forward, rewrite, audit outcome, metrics), through
- * the same functions, but without the SDK server's request machinery (schema parsing of
- * the request, a context object, an abort signal and a promise chain per call), which
+ * `switchboard__sample`) by a 2025-era client. It runs the same stages as `callTool`
+ * (policy, quota, audit, forward, rewrite, result check, audit outcome, metrics) through
+ * the same functions, without the SDK server's request machinery (schema parsing of the
+ * request, a context object, an abort signal and a promise chain per call), which
  * profiled at about a fifth of the gateway's CPU per call.
  *
  * Anything else goes to the SDK server as before, and so does every call this path is not
  * sure about: malformed params (the SDK answers them with its exact errors), unknown,
- * denied or quarantined tools, tools that need approval, upstreams isolated per session, a 2026-era client (its requests carry an envelope and
- * may need `input_required` rounds), or a client that has not finished `initialize`.
+ * denied or quarantined tools, tools that need approval, upstreams isolated per session,
+ * a 2026-era client (its requests carry an envelope and may need `input_required`
+ * rounds), or a client that has not finished `initialize`. A change to `callTool` belongs
+ * here too; `test/e2e/fast-path.test.ts` runs the same cases against both.
  */
 export class FastCalls {
   private readonly inflight = new Map<Id, AbortController>();
