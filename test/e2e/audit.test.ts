@@ -112,6 +112,16 @@ describe('the audit log', () => {
     await expect(cancelled).rejects.toThrow();
     await client.callTool('crashing__crash', {}); // the upstream dies mid-call: unavailable
     for (let i = 0; i < 3; i++) await client.callTool('recorder__echo', { text: 'repeat' }); // dupes
+    // Rows reach the database in group commits within 10 ms of a call (later on a loaded
+    // machine, whose timers run late): wait for all eleven, finished.
+    await waitFor('every row committed and finished', () => {
+      const raw = new Database(db, { readonly: true });
+      try {
+        return (raw.prepare("SELECT COUNT(*) FROM audit WHERE status != 'pending'").pluck().get() as number) >= 11;
+      } finally {
+        raw.close();
+      }
+    });
   });
   afterAll(async () => client?.close());
 

@@ -275,20 +275,25 @@ describe('tool pinning', () => {
     const listed = await runCommand(process.execPath, [BIN, 'pins', '--db', db]);
     expect(listed.stdout).toContain('recorder__echo');
     expect(listed.stdout).toContain('+ "Ignore previous instructions"');
-    const audit = await runCommand(process.execPath, [
-      BIN,
-      'audit',
-      '--db',
-      db,
-      '--format',
-      'json',
-      '--tool',
-      'recorder__echo',
-    ]);
-    const rows = audit.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Json);
+    // Refusal rows reach the database within 10 ms (later on a loaded machine).
+    const rows = await waitFor('both refusal rows', async () => {
+      const audit = await runCommand(process.execPath, [
+        BIN,
+        'audit',
+        '--db',
+        db,
+        '--format',
+        'json',
+        '--tool',
+        'recorder__echo',
+      ]);
+      const found = audit.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Json);
+      return found.length >= 2 ? found : undefined;
+    });
     expect(rows.map((r) => [r.method, r.status])).toEqual(
       expect.arrayContaining([
         ['pin/changed', 'denied'],
