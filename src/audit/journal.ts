@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { OWNER } from '../db/index.js';
-import type { AuditRow } from './row.js';
+import { blankOutcome, type AuditRow } from './row.js';
 
 /**
  * The audit log's own write-ahead journal: what makes a call's start durable before it
@@ -197,20 +197,12 @@ export function parseJournal(text: string): Pick<LeftJournal, 'owner' | 'entries
         name,
         exposedName,
         status: 'pending',
-        error: null,
         decision,
         latencyMs: null,
         argsHash,
         args,
         requestBytes,
-        responseBytes: null,
-        result: null,
-        model: null,
-        provider: null,
-        attempts: null,
-        inputTokens: null,
-        outputTokens: null,
-        costUsd: null,
+        ...blankOutcome(),
       } as AuditRow,
     });
   }

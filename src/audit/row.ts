@@ -52,6 +52,24 @@ export interface AuditRow {
   costUsd: number | null;
 }
 
+/** The fields of a row that only its outcome fills, empty. */
+export function blankOutcome(): Pick<
+  AuditRow,
+  'error' | 'responseBytes' | 'result' | 'model' | 'provider' | 'attempts' | 'inputTokens' | 'outputTokens' | 'costUsd'
+> {
+  return {
+    error: null,
+    responseBytes: null,
+    result: null,
+    model: null,
+    provider: null,
+    attempts: null,
+    inputTokens: null,
+    outputTokens: null,
+    costUsd: null,
+  };
+}
+
 /** Columns in row order, with their SQL names. */
 export const COLUMNS: readonly [keyof AuditRow, string][] = [
   ['id', 'id'],

@@ -4,7 +4,7 @@ import type { Logger } from '../observability/index.js';
 import type { ChainKey } from './chain.js';
 import { AuditJournal, leftJournals, unlinkQuietly } from './journal.js';
 import { auditArgs } from './redact.js';
-import type { AuditRow, AuditStatus } from './row.js';
+import { blankOutcome, type AuditRow, type AuditStatus } from './row.js';
 import { AuditRows, type BeginOp, type JournalMark, type Op } from './rows.js';
 
 export interface AuditOptions {
@@ -93,20 +93,6 @@ export class AuditCall {
   }
 }
 
-function blankOutcome(): Partial<AuditRow> {
-  return {
-    error: null,
-    responseBytes: null,
-    result: null,
-    model: null,
-    provider: null,
-    attempts: null,
-    inputTokens: null,
-    outputTokens: null,
-    costUsd: null,
-  };
-}
-
 /**
  * The audit log's writer. `start` resolves only once the call's start is durable, so
  * nothing is forwarded unaudited: appended to this process's journal (one `write(2)`,
@@ -165,7 +151,6 @@ export class AuditLog {
       name: start.name ?? null,
       exposedName: start.exposedName ?? null,
       status,
-      error: null,
       decision: start.decision ?? null,
       latencyMs: null,
       argsHash: stored?.argsHash ?? null,
