@@ -42,7 +42,11 @@ export class SqliteQuotaStore implements QuotaStore {
       .prepare('SELECT ts FROM quota_events WHERE agent = ? AND key = ? ORDER BY ts DESC LIMIT 1 OFFSET ?')
       .pluck();
     this.insert = db.prepare('INSERT INTO quota_events (agent, key, ts) VALUES (?, ?, ?)');
-    this.takeAll = db.transaction((agent: string, rules: readonly QuotaRule[], now: number): QuotaOutcome => {
+    this.takeAll = db.transaction((agent: string, rules: readonly QuotaRule[], at?: number): QuotaOutcome => {
+      // The clock is read once the write lock is held: read before, while another gateway
+      // process held the lock and recorded calls, "now" could be older than those calls,
+      // and the wait it reports longer than the whole window ("retry in 61 min" for 1 h).
+      const now = at ?? Date.now();
       for (const rule of rules) {
         const pruned = this.prune.run(agent, rule.key, now - rule.windowMs).changes;
         if (pruned > 0) this.adjust.run(agent, rule.key, -pruned);
@@ -65,7 +69,7 @@ export class SqliteQuotaStore implements QuotaStore {
     });
   }
 
-  take(agent: string, rules: readonly QuotaRule[], now = Date.now()): QuotaOutcome {
+  take(agent: string, rules: readonly QuotaRule[], now?: number): QuotaOutcome {
     if (rules.length === 0) return { ok: true };
     return this.takeAll.immediate(agent, rules, now);
   }
