@@ -7,7 +7,7 @@ import { parseJson } from './providers/shared.js';
 import type { RouterSettings } from './settings.js';
 import type { Target } from './targets.js';
 import { AttemptTimers } from './attempt-timers.js';
-import type { ProviderFetch, ProviderResponse } from './http-client.js';
+import type { ProviderFetch, ProviderResponse } from '../http-client.js';
 
 export interface AttemptInput {
   target: Target;

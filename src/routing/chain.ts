@@ -3,7 +3,7 @@ import type { Logger } from '../observability/index.js';
 import { runAttempt, type AttemptSuccess } from './attempt.js';
 import { countsAgainstTarget, decide } from './decide.js';
 import type { HealthRegistry } from './health.js';
-import type { ProviderFetch } from './http-client.js';
+import type { ProviderFetch } from '../http-client.js';
 import type { SampleParams } from './params.js';
 import { ProviderError } from './provider-error.js';
 import { ADAPTERS } from './providers/index.js';

@@ -1,4 +1,4 @@
-import type { HeaderReader } from './http-client.js';
+import type { HeaderReader } from '../http-client.js';
 
 /**
  * How long a provider asked us to wait, in milliseconds: `retry-after-ms` (OpenAI,

@@ -3,7 +3,7 @@ import { runChain } from './chain.js';
 import { costOf, expectedCostUsd, type Cost } from './cost.js';
 import { estimateInputTokens, estimateTextTokens } from './estimate.js';
 import { HealthRegistry, type TargetHealth } from './health.js';
-import { nodeFetch, type ProviderFetch } from './http-client.js';
+import { nodeFetch, type ProviderFetch } from '../http-client.js';
 import { parseSampleParams, type SampleParamsInput } from './params.js';
 import { RouterError } from './router-error.js';
 import { sleep } from './sleep.js';

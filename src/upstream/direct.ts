@@ -6,6 +6,7 @@ import {
   type Result,
   type Transport,
 } from '@modelcontextprotocol/client';
+import type { Post } from './direct-http.js';
 
 interface Waiting {
   resolve: (result: Result) => void;
@@ -26,6 +27,10 @@ interface Waiting {
  * What it saves per call (profiled): the client's request bookkeeping, its abort signal
  * and listeners, and a promise chain; errors are made the way the client makes them, so
  * callers cannot tell the two paths apart.
+ *
+ * On stdio a request is written to the transport. Over streamable HTTP `post` sends it
+ * (direct-http.ts: a POST per request, whose answer and the messages before it come back
+ * through the transport's `onmessage`, so the SDK client sees what it would have seen).
  */
 export class DirectRequests {
   private readonly waiting = new Map<string, Waiting>();
@@ -35,6 +40,7 @@ export class DirectRequests {
   constructor(
     private readonly transport: Transport,
     private readonly prefix: string,
+    private readonly post?: Post,
   ) {
     const sdkMessage = transport.onmessage;
     const sdkClose = transport.onclose;
@@ -64,7 +70,10 @@ export class DirectRequests {
       this.waiting.set(id, { resolve, reject, signal, onAbort });
       signal.addEventListener('abort', onAbort, { once: true });
       const message = { jsonrpc: '2.0', id, method, ...(params ? { params } : {}) } as JSONRPCMessage;
-      this.transport.send(message).catch((error: unknown) => this.fail(id, error));
+      const sent = this.post
+        ? this.post(message, signal, (m) => this.transport.onmessage?.(m))
+        : this.transport.send(message);
+      sent.catch((error: unknown) => this.fail(id, error));
     });
   }
 

@@ -3,6 +3,7 @@
 // sinks). The request path (timeouts, progress tokens) is the next piece to move out.
 import {
   Client,
+  StreamableHTTPClientTransport,
   type ClientCapabilities,
   type Result,
   type StandardSchemaV1,
@@ -13,6 +14,7 @@ import { GatewayError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/index.js';
 import type { Caller, ServerToClientMethod } from './caller.js';
 import { DirectRequests } from './direct.js';
+import { streamablePost } from './direct-http.js';
 import { EMPTY_LISTS, fetchLists, listenForChanges, type ListKind, type UpstreamLists } from './lists.js';
 import { requestError, restartDelay } from './request-error.js';
 import { answerServerRequest } from './server-requests.js';
@@ -158,10 +160,7 @@ export class Upstream {
         );
       });
       await Promise.race([client.connect(this.transport), timeout]);
-      this.direct =
-        this.transport instanceof StdioUpstreamTransport && client.getProtocolEra() === 'legacy'
-          ? new DirectRequests(this.transport, `sb${this.id}-`)
-          : undefined;
+      this.direct = this.directRequests(client);
       this.protocolVersion = client.getNegotiatedProtocolVersion();
       this.serverName = client.getServerVersion()?.name;
       this.instructions = client.getInstructions();
@@ -185,6 +184,18 @@ export class Upstream {
       clearTimeout(timer);
     }
     this.hooks.changed(this);
+  }
+
+  /** The relay's own request path, on a 2025-era stdio or streamable HTTP connection (see direct.ts). */
+  private directRequests(client: Client): DirectRequests | undefined {
+    const transport = this.transport;
+    if (client.getProtocolEra() !== 'legacy' || process.env.SWITCHBOARD_FAST_PATH === 'off') return undefined;
+    if (transport instanceof StdioUpstreamTransport) return new DirectRequests(transport, `sb${this.id}-`);
+    if (transport instanceof StreamableHTTPClientTransport && 'url' in this.config) {
+      const post = streamablePost(transport, new URL(this.config.url), this.config.headers);
+      return new DirectRequests(transport, `sb${this.id}-`, post);
+    }
+    return undefined;
   }
 
   private createClient(): Client {

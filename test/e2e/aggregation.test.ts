@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, type ClientKind, type Target, type TestClient } from '../helpers/clients.js';
 import { gatewayStdio, startGatewayHttp } from '../helpers/gateway.js';
 import { EVERYTHING, FILESYSTEM, MEMORY, RECORDER, tempDir, writeConfig } from '../helpers/paths.js';
-import { killAll } from '../helpers/processes.js';
+import { killAll, startProcess } from '../helpers/processes.js';
 import { startEverythingHttp } from '../helpers/upstreams.js';
 import { readRecords, waitFor } from '../helpers/wait.js';
 import { mkdirSync, realpathSync } from 'node:fs';
@@ -18,6 +18,7 @@ const dir = tempDir();
 const sandbox = path.join(dir, 'sandbox');
 mkdirSync(sandbox);
 const recordFile = path.join(dir, 'recorder.jsonl');
+const recordHttpFile = path.join(dir, 'recorder-http.jsonl');
 let configFile = '';
 let httpUrl = '';
 let direct: TestClient;
@@ -26,7 +27,14 @@ type Json = Record<string, unknown>;
 type Block = { type: string; text?: string; uri?: string };
 
 beforeAll(async () => {
-  const [streamable, sse] = await Promise.all([startEverythingHttp('streamableHttp'), startEverythingHttp('sse')]);
+  const [streamable, sse, recorderHttp] = await Promise.all([
+    startEverythingHttp('streamableHttp'),
+    startEverythingHttp('sse'),
+    startProcess(process.execPath, [RECORDER, '--http', '0'], {
+      env: { RECORD_FILE: recordHttpFile },
+      ready: /recorder listening on (\d+)/,
+    }),
+  ]);
   configFile = writeConfig(dir, {
     mcpServers: {
       everything: { command: 'node', args: [EVERYTHING, 'stdio'] },
@@ -35,6 +43,7 @@ beforeAll(async () => {
       memory: { command: 'node', args: [MEMORY], env: { MEMORY_FILE_PATH: './memory.jsonl' } },
       files: { command: 'node', args: [FILESYSTEM, './sandbox'] },
       recorder: { command: 'node', args: [RECORDER], env: { RECORD_FILE: recordFile } },
+      'recorder-http': { type: 'http', url: `http://127.0.0.1:${recorderHttp.match![1]}/mcp` },
     },
   });
   httpUrl = (await startGatewayHttp(configFile)).url;
@@ -111,10 +120,12 @@ describe.each(rows)('$kind client over the gateway $door front door', ({ kind, d
     expect(JSON.parse((result.content as Block[])[0]!.text!)).toEqual(structured);
   });
 
-  it("relays the upstream's progress to the caller", async () => {
+  // A streamable HTTP upstream's progress, sampling and elicitation requests arrive on
+  // the SSE stream of the call's own POST: the same relay, another path to test.
+  it.each(['everything', 'everything-http'])("relays the upstream's progress to the caller (%s)", async (server) => {
     const seen: { progress: number; total?: number }[] = [];
     const result = await client.callTool(
-      'everything__trigger-long-running-operation',
+      `${server}__trigger-long-running-operation`,
       { duration: 0.6, steps: 3 },
       { onprogress: (p) => seen.push(p) },
     );
@@ -127,6 +138,25 @@ describe.each(rows)('$kind client over the gateway $door front door', ({ kind, d
       [1, 2, 3],
     ]).toContainEqual(seen.map((p) => p.progress));
     expect(seen.every((p) => p.total === 3)).toBe(true);
+  });
+
+  it('passes an abort on to a streamable HTTP upstream as a cancellation', async () => {
+    const before = readRecords(recordHttpFile).length;
+    const received = (method: string) =>
+      readRecords(recordHttpFile)
+        .slice(before)
+        .filter((r) => r.event === 'received' && (r.message as Json).method === method)
+        .map((r) => r.message as Json);
+    const controller = new AbortController();
+    const call = client.callTool('recorder-http__wait', { ms: 20_000 }, { signal: controller.signal });
+    const [request] = await waitFor('the wait call to reach the upstream', () =>
+      received('tools/call').length > 0 ? received('tools/call') : undefined,
+    );
+    controller.abort();
+    await expect(call).rejects.toThrow();
+    await waitFor('the cancellation to reach the upstream', () =>
+      received('notifications/cancelled').find((m) => (m.params as Json).requestId === request!.id),
+    );
   });
 
   it('passes an abort on to the upstream as a cancellation', async () => {
@@ -156,21 +186,27 @@ describe.each(rows)('$kind client over the gateway $door front door', ({ kind, d
     );
   });
 
-  it("answers an upstream's sampling request from the calling client", async () => {
-    const before = sampled.length;
-    const result = await client.callTool('everything__trigger-sampling-request', { prompt: 'Say hi', maxTokens: 20 });
-    expect(sampled.length).toBe(before + 1);
-    expect(JSON.stringify(sampled.at(-1))).toContain('Say hi');
-    expect((result.content as Block[])[0]!.text).toContain('sampled by the test client');
-  });
+  it.each(['everything', 'everything-http'])(
+    "answers an upstream's sampling request from the calling client (%s)",
+    async (server) => {
+      const before = sampled.length;
+      const result = await client.callTool(`${server}__trigger-sampling-request`, { prompt: 'Say hi', maxTokens: 20 });
+      expect(sampled.length).toBe(before + 1);
+      expect(JSON.stringify(sampled.at(-1))).toContain('Say hi');
+      expect((result.content as Block[])[0]!.text).toContain('sampled by the test client');
+    },
+  );
 
-  it("answers an upstream's elicitation request from the calling client", async () => {
-    const before = elicited.length;
-    const result = await client.callTool('everything__trigger-elicitation-request', {});
-    expect(elicited.length).toBe(before + 1);
-    expect(elicited.at(-1)?.requestedSchema).toBeDefined();
-    expect(JSON.stringify(result.content)).toContain('Ada Lovelace');
-  });
+  it.each(['everything', 'everything-http'])(
+    "answers an upstream's elicitation request from the calling client (%s)",
+    async (server) => {
+      const before = elicited.length;
+      const result = await client.callTool(`${server}__trigger-elicitation-request`, {});
+      expect(elicited.length).toBe(before + 1);
+      expect(elicited.at(-1)?.requestedSchema).toBeDefined();
+      expect(JSON.stringify(result.content)).toContain('Ada Lovelace');
+    },
+  );
 
   it('maps resource links so they read back through the gateway', async () => {
     const result = await client.callTool('everything__get-resource-links', { count: 2 });

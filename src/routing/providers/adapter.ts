@@ -1,5 +1,5 @@
 import type { EventSourceMessage } from 'eventsource-parser';
-import type { HeaderReader } from '../http-client.js';
+import type { HeaderReader } from '../../http-client.js';
 import type { SampleParams } from '../params.js';
 import type { ProviderError } from '../provider-error.js';
 import type { Target } from '../targets.js';

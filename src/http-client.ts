@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
-/** What the router asks of an HTTP client: `fetch`'s shape, the part it uses. */
+/** What the gateway asks of an HTTP client: `fetch`'s shape, the part it uses. */
 export type ProviderFetch = (
   url: string,
   init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal },
@@ -56,7 +56,9 @@ const MAX_REDIRECTS = 5;
 const USER_AGENT = 'switchboard';
 
 /**
- * The router's HTTP client: node:http(s) with keep-alive, in place of the global `fetch`.
+ * The gateway's HTTP client for hot paths (the router's provider calls, and relayed
+ * requests to a 2025-era streamable HTTP upstream, see upstream/direct-http.ts):
+ * node:http(s) with keep-alive, in place of the global `fetch`.
  * Undici's fetch builds WHATWG Request/Response objects and web streams for every call;
  * on the router's path it was most of the gateway's own CPU per call (profiled: Node
  * internals 44 %, `writev`, `makeTransferable`, `DOMException`). The response body is
