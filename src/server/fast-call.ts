@@ -8,7 +8,7 @@ import {
 import type { AuditStart } from '../audit/index.js';
 import { rewriteToolResult } from '../catalog/index.js';
 import { RESERVED_SERVER_NAME } from '../config/index.js';
-import type { Upstream } from '../upstream/index.js';
+import type { Caller, Upstream } from '../upstream/index.js';
 import type { BuiltinTool } from './builtin.js';
 import { auditFields, auditRefusal, withAudit } from './audited.js';
 import { toProtocolError, toolFailure } from './boundary.js';
@@ -18,6 +18,13 @@ import { rememberArrival } from './observe.js';
 import type { DownstreamSession } from './session.js';
 
 type Id = string | number;
+type Send = (message: JSONRPCMessage) => Promise<void>;
+
+/** A `tools/call` this path takes: its request id and its plan. */
+export interface Call {
+  id: Id;
+  plan: Plan;
+}
 
 /** A call this path can take: everything decided before it starts. */
 interface Plan {
@@ -76,7 +83,7 @@ export function checkedResult(result: Result): Result {
 }
 
 /**
- * The stdio front door's own path for the one request that dominates traffic: a
+ * The front doors' own path for the one request that dominates traffic: a
  * `tools/call` of an allowed tool (an upstream's, or one of the gateway's own such as
  * `switchboard__sample`) by a 2025-era client. It runs the same stages as `callTool`
  * (policy, quota, audit, forward, rewrite, result check, audit outcome, metrics) through
@@ -89,44 +96,65 @@ export function checkedResult(result: Result): Result {
  * denied or quarantined tools, tools that need approval, upstreams isolated per session,
  * a 2026-era client (its requests carry an envelope and may need `input_required`
  * rounds), or a client that has not finished `initialize`. A change to `callTool` belongs
- * here too; `test/e2e/fast-path.test.ts` runs the same cases against both.
+ * here too; `test/e2e/fast-path.test.ts` (stdio) and `test/e2e/http-fast-path.test.ts`
+ * (a 2025-era HTTP session, see http-fast.ts) run the same cases against both.
  */
 export class FastCalls {
   private readonly inflight = new Map<Id, AbortController>();
   /** Said once, in the debug log, so that it can be seen (and tested) that this path is used. */
   private announced = false;
 
+  /** `door`: which front door, for the log line. */
   constructor(
     private readonly session: DownstreamSession,
-    private readonly send: (message: JSONRPCMessage) => Promise<void>,
+    private readonly door: 'stdio' | 'http',
   ) {}
 
-  /** Takes a message when this path answers it; `false` leaves it to the SDK server. */
-  take(message: JSONRPCMessage): boolean {
-    const m = message as { method?: unknown; id?: Id; params?: unknown };
-    if (m.method === 'notifications/cancelled') {
-      // The SDK server sees it too, and ignores an id it does not know.
-      const requestId = isPlainObject(m.params) ? m.params.requestId : undefined;
-      if (typeof requestId === 'string' || typeof requestId === 'number') {
-        this.inflight
-          .get(requestId)
-          ?.abort(new Error(String((m.params as { reason?: unknown }).reason ?? 'cancelled')));
-      }
-      return false;
+  /**
+   * The stdio front door's entry: takes a message when this path answers it (the answer
+   * and any progress go to `send`); `false` leaves it to the SDK server.
+   */
+  take(message: JSONRPCMessage, send: Send): boolean {
+    this.cancel(message);
+    const call = this.accept(message);
+    if (!call) return false;
+    void this.start(call, send, this.session.caller);
+    return true;
+  }
+
+  /** A `notifications/cancelled` for a call of this path cancels it (the SDK server sees it too, and ignores an id it does not know). */
+  cancel(message: JSONRPCMessage): void {
+    const m = message as { method?: unknown; params?: unknown };
+    if (m.method !== 'notifications/cancelled') return;
+    const requestId = isPlainObject(m.params) ? m.params.requestId : undefined;
+    if (typeof requestId === 'string' || typeof requestId === 'number') {
+      this.inflight.get(requestId)?.abort(new Error(String((m.params as { reason?: unknown }).reason ?? 'cancelled')));
     }
-    if (m.method !== 'tools/call' || m.id === undefined || this.inflight.has(m.id)) return false;
+  }
+
+  /** The call this path would take, with everything decided; `undefined` leaves the message to the SDK server. */
+  accept(message: unknown): Call | undefined {
+    const m = message as { jsonrpc?: unknown; method?: unknown; id?: Id; params?: unknown };
+    if (m.jsonrpc !== '2.0' || m.method !== 'tools/call' || m.id === undefined || this.inflight.has(m.id)) return;
     // 2025-11-25 ids are strings or integers; the SDK answers anything else.
-    if (typeof m.id === 'number' && !Number.isSafeInteger(m.id)) return false;
+    if (typeof m.id !== 'string' && !(typeof m.id === 'number' && Number.isSafeInteger(m.id))) return;
     const plan = this.plan(m.params);
-    if (!plan) return false;
+    return plan && { id: m.id, plan };
+  }
+
+  /**
+   * Runs an accepted call: its progress and its answer go to `send`, and requests an
+   * upstream sends mid-call are asked through `caller`. Settles once the call is over
+   * (answered, or cancelled without an answer).
+   */
+  start({ id, plan }: Call, send: Send, caller: Caller): Promise<void> {
     if (!this.announced) {
       this.announced = true;
-      this.session.runtime.log.debug('stdio fast path: taking tools/call', { tool: plan.name });
+      this.session.runtime.log.debug(`${this.door} fast path: taking tools/call`, { tool: plan.name });
     }
     const controller = new AbortController();
-    this.inflight.set(m.id, controller);
-    void this.run(m.id, plan, controller);
-    return true;
+    this.inflight.set(id, controller);
+    return this.run(id, plan, controller, send, caller);
   }
 
   private plan(params: unknown): Plan | undefined {
@@ -160,7 +188,7 @@ export class FastCalls {
     };
   }
 
-  private async run(id: Id, plan: Plan, controller: AbortController): Promise<void> {
+  private async run(id: Id, plan: Plan, controller: AbortController, send: Send, caller: Caller): Promise<void> {
     const { session } = this;
     const { runtime } = session;
     const start: AuditStart = {
@@ -188,7 +216,7 @@ export class FastCalls {
         plan.token === undefined
           ? undefined
           : (progress: Record<string, unknown>) =>
-              void this.send({
+              void send({
                 jsonrpc: '2.0',
                 method: 'notifications/progress',
                 params: { progressToken: plan.token, ...progress },
@@ -207,7 +235,7 @@ export class FastCalls {
                 rewriteToolResult(
                   plan.server,
                   await upstream!.request('tools/call', forwarded, {
-                    caller: session.caller,
+                    caller,
                     signal: controller.signal,
                     onprogress,
                   }),
@@ -216,7 +244,7 @@ export class FastCalls {
           // The answer goes out before the outcome is recorded and counted: the caller
           // need not wait for that bookkeeping. (The call still counts as in flight
           // until the answer is written, for draining at shutdown.)
-          sent = this.send({ jsonrpc: '2.0', id, result } as JSONRPCMessage);
+          sent = send({ jsonrpc: '2.0', id, result } as JSONRPCMessage);
           return result;
         },
         builtin?.auditDetails?.bind(builtin),
@@ -225,7 +253,7 @@ export class FastCalls {
     } catch (error) {
       // A cancelled request is not answered (as the SDK server does); nor one answered already.
       if (controller.signal.aborted || sent) return;
-      await this.send(this.failure(id, error));
+      await send(this.failure(id, error));
     } finally {
       if (leave) {
         session.busy--;

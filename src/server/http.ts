@@ -1,12 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import {
   WebStandardStreamableHTTPServerTransport,
   createMcpHandler,
   isInitializeRequest,
+  isJsonContentType,
   isLegacyRequest,
 } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
@@ -14,10 +15,14 @@ import { GatewayError, errorMessage } from '../errors.js';
 import { adminToken, dashboard, dashboardUrl, type DashboardSources } from '../dashboard/index.js';
 import type { Caller, SessionUpstreams } from '../upstream/index.js';
 import { health } from './health.js';
+import { HttpFastSession, readBody } from './http-fast.js';
 import { paramHeaderMismatch } from './param-headers.js';
 import { isLoopbackHost, originGuard } from './origin-guard.js';
 import type { Runtime } from './runtime.js';
 import { DownstreamSession } from './session.js';
+
+/** How often an open SSE answer gets a comment, so that proxies do not close it (the SDK's interval). */
+const SSE_KEEP_ALIVE_MS = 15_000;
 
 export interface HttpOptions {
   host: string;
@@ -58,11 +63,10 @@ function jsonRpcError(
  * Without any token configured, a loopback gateway serves requests as the default agent.
  */
 function identify(
-  request: Request,
+  header: string | null,
   runtime: Runtime,
   options: { loopback: boolean; agent: string },
 ): { agent: string } | Response {
-  const header = request.headers.get('authorization');
   const token = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
   if (token !== undefined) {
     const agent = runtime.policies.agentForToken(token);
@@ -98,8 +102,19 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
   let draining = false;
   const legacySessions = new Map<
     string,
-    { transport: WebStandardStreamableHTTPServerTransport; session: DownstreamSession; lastSeen: number }
+    {
+      transport: WebStandardStreamableHTTPServerTransport;
+      session: DownstreamSession;
+      lastSeen: number;
+      fast: HttpFastSession;
+    }
   >();
+  // The fast path's open SSE answers, kept alive with a comment as the SDK keeps its own.
+  const fastStreams = new Set<ServerResponse>();
+  const keepAlive = setInterval(() => {
+    for (const res of fastStreams) res.write(': keepalive\n\n');
+  }, SSE_KEEP_ALIVE_MS);
+  keepAlive.unref();
   // Sessions nobody used for sessionIdleMs are closed (a client that vanished without DELETE).
   const sweeper = setInterval(
     () => {
@@ -160,7 +175,8 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        legacySessions.set(id, { transport, session, lastSeen: Date.now() });
+        const fast = new HttpFastSession(session, id, fastStreams);
+        legacySessions.set(id, { transport, session, lastSeen: Date.now(), fast });
         runtime.sessions.add(session);
       },
       onsessionclosed: (id) => void closeLegacy(id),
@@ -173,12 +189,13 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     const entry = legacySessions.get(id);
     if (!entry) return;
     legacySessions.delete(id);
+    entry.fast.close();
     await runtime.closeSession(entry.session);
     await entry.session.server.close().catch(() => undefined);
   };
 
   const route = async (request: Request): Promise<Response> => {
-    const who = identify(request, runtime, { loopback, agent: options.agent });
+    const who = identify(request.headers.get('authorization'), runtime, { loopback, agent: options.agent });
     if (who instanceof Response) return who;
     let body: unknown;
     if (request.method === 'POST') {
@@ -257,6 +274,51 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
       maxRequestBodySize: limits.maxBodyBytes,
     },
   );
+  // The fast path (http-fast.ts) for a 2025-era session's POSTs, unless
+  // SWITCHBOARD_FAST_PATH=off: it checks first what the SDK transport would refuse, and
+  // hands everything it does not take to the usual handler, with the body it read.
+  const fastPath = process.env.SWITCHBOARD_FAST_PATH !== 'off';
+  const post = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const id = req.headers['mcp-session-id'];
+    const entry = fastPath && typeof id === 'string' ? legacySessions.get(id) : undefined;
+    const accept = req.headers.accept;
+    if (
+      !entry ||
+      !accept?.includes('application/json') ||
+      !accept.includes('text/event-stream') ||
+      !isJsonContentType(req.headers['content-type'] ?? null)
+    ) {
+      return handler(req, res);
+    }
+    const who = identify(req.headers.authorization ?? null, runtime, { loopback, agent: options.agent });
+    if (who instanceof Response || who.agent !== entry.session.agent) return handler(req, res);
+    const text = await readBody(req, limits.maxBodyBytes);
+    if (text === undefined) {
+      const message = `Payload Too Large: Request body must not exceed ${limits.maxBodyBytes} bytes`;
+      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+      return void res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      const error = { code: -32700, message: 'Parse error: the request body is not valid JSON' };
+      return void res.end(JSON.stringify({ jsonrpc: '2.0', error, id: null }));
+    }
+    // The session may have ended while the body arrived: the usual path answers 404.
+    if (legacySessions.get(id as string) === entry && entry.fast.take(body, req, res)) {
+      entry.lastSeen = Date.now();
+      return;
+    }
+    return handler(req, res, body);
+  };
+  app.post('/mcp', (req, res) => {
+    post(req, res).catch((error: unknown) => {
+      log.debug('request failed', { error: errorMessage(error) });
+      if (!res.headersSent) res.destroy();
+    });
+  });
   app.all('/mcp', (req, res) => void handler(req, res));
   const admin = options.dashboard ? adminToken(loopback) : undefined;
   if (options.dashboard) app.use(dashboard(options.dashboard, admin && { adminToken: admin.token }));
@@ -296,6 +358,7 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     close: async () => {
       draining = true;
       clearInterval(sweeper);
+      clearInterval(keepAlive);
       runtime.modernNotifiers.delete(notifier);
       await modern.close().catch(() => undefined);
       await Promise.all([...legacySessions.keys()].map((id) => closeLegacy(id)));

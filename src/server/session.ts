@@ -20,7 +20,7 @@ import { Visibility } from './visibility.js';
 export const GATEWAY_VERSION = '0.1.0';
 
 /** A client waiting on a person (elicitation) may take long; the upstream's own timeout still bounds it. */
-const ASK_TIMEOUT_MS = 30 * 60_000;
+export const ASK_TIMEOUT_MS = 30 * 60_000;
 
 export interface SessionInfo {
   agent: string;

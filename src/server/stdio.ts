@@ -1,3 +1,4 @@
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { errorMessage } from '../errors.js';
 import type { Runtime } from './runtime.js';
@@ -27,8 +28,9 @@ export function startStdio(
       session = new DownstreamSession(runtime, { agent, transport: 'stdio', era });
       runtime.sessions.add(session);
       if (fastPath) {
-        const calls = (fast = new FastCalls(session, (message) => transport.send(message)));
-        transport.intercept = (message) => calls.take(message);
+        const calls = (fast = new FastCalls(session, 'stdio'));
+        const send = (message: JSONRPCMessage) => transport.send(message);
+        transport.intercept = (message) => calls.take(message, send);
       }
       session.server.onclose = () => {
         fast?.abortAll();

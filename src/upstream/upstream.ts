@@ -356,7 +356,7 @@ export class Upstream {
     params: Record<string, unknown> | undefined,
     options: RequestOptions = {},
   ): Promise<Result> {
-    const client = this.client;
+    const { client, direct } = this;
     if (this.status !== 'ready' || !client) throw this.unavailable();
     const id = ++this.sequence;
     const { timeoutMs, maxTotalTimeoutMs } = this.config;
@@ -386,12 +386,15 @@ export class Upstream {
     }
     if (options.caller) this.inflight.set(id, options.caller);
     try {
-      if (this.direct) return await this.direct.request(method, sent, controller.signal);
+      if (direct) return await direct.request(method, sent, controller.signal);
       return await client.request({ method, params: sent } as never, PASSTHROUGH, {
         signal: controller.signal,
         timeout: NO_SDK_TIMEOUT,
       });
     } catch (error) {
+      // Whatever failed the request (the connection closing, say) also ends what is still
+      // open for it: a direct HTTP request's POST to an upstream that never answers.
+      if (direct && !controller.signal.aborted) controller.abort(error);
       if (timedOut !== undefined) {
         throw new GatewayError('timeout', `upstream "${this.name}" did not answer within ${timedOut} ms`, {
           cause: error,

@@ -1,0 +1,189 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  ProtocolError,
+  ProtocolErrorCode,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  SdkError,
+  SdkErrorCode,
+  specTypeSchemas,
+  type JSONRPCMessage,
+  type Result,
+} from '@modelcontextprotocol/server';
+import type { Caller, ServerToClientMethod } from '../upstream/index.js';
+import { assertClientCan } from './capabilities.js';
+import { FastCalls } from './fast-call.js';
+import { ASK_TIMEOUT_MS, type DownstreamSession } from './session.js';
+
+/** The headers of an SSE answer to a POST, as the SDK's transport sends them. */
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};
+
+const RESULTS: Record<ServerToClientMethod, keyof typeof specTypeSchemas> = {
+  'sampling/createMessage': 'CreateMessageResult',
+  'elicitation/create': 'ElicitResult',
+  'roots/list': 'ListRootsResult',
+};
+
+const written = Promise.resolve();
+
+type Respond = (message: JSONRPCMessage) => Promise<void>;
+
+/**
+ * The HTTP front door's fast path for one 2025-era session: a POSTed `tools/call` that
+ * `FastCalls` takes (an allowed tool, no approval, a well-formed request) is answered
+ * here, on an SSE stream written straight to the Node response, instead of going
+ * through the SDK's web-standard transport (a WHATWG Request and Response, a
+ * ReadableStream, a zod parse of the message and the server's request machinery per
+ * call). The front door has already checked what the transport would check first
+ * (session, agent, Accept, content type, body size and JSON); anything else, and
+ * everything this path does not take, goes to the transport with the parsed body.
+ *
+ * The answer is what the SDK sends: an SSE stream with the session id, progress before
+ * the result, then the end of the stream. Requests an upstream sends mid-call
+ * (sampling, elicitation, roots) go on the call's own stream, and the client's answers,
+ * POSTed to the session, are taken here by their ids (`sbask-<n>`; the SDK server's own
+ * ids are numbers). A client that goes away mid-call does not cancel it (a disconnect
+ * is not a cancellation); `notifications/cancelled` does.
+ */
+export class HttpFastSession {
+  readonly calls: FastCalls;
+  private readonly asks = new Map<string, (message: { result?: unknown; error?: unknown }) => void>();
+  private next = 0;
+
+  constructor(
+    private readonly session: DownstreamSession,
+    private readonly sessionId: string,
+    /** The front door's open fast streams, which it keeps alive with comments. */
+    private readonly streams: Set<ServerResponse>,
+  ) {
+    this.calls = new FastCalls(session, 'http');
+  }
+
+  /** Answers a parsed POST body when this path takes it; `false` leaves it to the SDK transport. */
+  take(body: unknown, req: IncomingMessage, res: ServerResponse): boolean {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
+    if (this.answered(body, res)) return true;
+    this.calls.cancel(body as JSONRPCMessage);
+    const call = this.calls.accept(body);
+    if (!call) return false;
+    // An unsupported version gets the transport's 400.
+    const version = req.headers['mcp-protocol-version'];
+    if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(String(version))) return false;
+    res.writeHead(200, { ...SSE_HEADERS, 'mcp-session-id': this.sessionId });
+    this.streams.add(res);
+    const send: Respond = (message) => {
+      if (!res.destroyed && !res.writableEnded) res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+      return written;
+    };
+    const caller: Caller = {
+      sessionKey: this.session.id,
+      agent: this.session.agent,
+      ask: (method, params, signal) => this.ask(res, send, method, params, signal),
+    };
+    void this.calls.start(call, send, caller).finally(() => {
+      this.streams.delete(res);
+      res.end();
+    });
+    return true;
+  }
+
+  /** The session ended: its calls are cancelled, its questions to the client dropped. */
+  close(): void {
+    this.calls.abortAll();
+    for (const settle of [...this.asks.values()]) {
+      settle({ error: { code: ProtocolErrorCode.InternalError, message: 'the client session closed' } });
+    }
+  }
+
+  /** A client's answer to one of this path's questions: settles it, and the POST gets 202. */
+  private answered(
+    message: { id?: unknown; method?: unknown; result?: unknown; error?: unknown },
+    res: ServerResponse,
+  ): boolean {
+    if (message.method !== undefined || typeof message.id !== 'string') return false;
+    const settle = this.asks.get(message.id);
+    if (!settle) return false;
+    settle(message);
+    res.writeHead(202).end();
+    return true;
+  }
+
+  /**
+   * Asks the client mid-call on the call's own stream, as the SDK server's request would:
+   * its capability checked first, a cancellation sent when the call is cancelled or the
+   * wait times out, its answer checked against the method's result schema.
+   */
+  private ask(
+    res: ServerResponse,
+    send: Respond,
+    method: ServerToClientMethod,
+    params: Record<string, unknown> | undefined,
+    signal: AbortSignal,
+  ): Promise<Result> {
+    assertClientCan(this.session.server.getClientCapabilities(), method, params);
+    if (signal.aborted) return Promise.reject(signal.reason);
+    if (res.destroyed || res.writableEnded) {
+      return Promise.reject(new Error("the client closed this call's response stream, so it cannot be asked"));
+    }
+    const id = `sbask-${++this.next}`;
+    return new Promise<Result>((resolve, reject) => {
+      const done = () => {
+        this.asks.delete(id);
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+      };
+      const withdraw = (reason: unknown) => {
+        done();
+        const text = reason instanceof Error ? reason.message : String(reason);
+        void send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: text } });
+        reject(reason);
+      };
+      const onAbort = () => withdraw(signal.reason);
+      const timer = setTimeout(
+        () => withdraw(new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout: ASK_TIMEOUT_MS })),
+        ASK_TIMEOUT_MS,
+      );
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.asks.set(id, (message) => {
+        done();
+        const error = message.error as { code?: unknown; message?: unknown; data?: unknown } | undefined;
+        if (error) {
+          const code = typeof error.code === 'number' ? error.code : ProtocolErrorCode.InternalError;
+          return reject(ProtocolError.fromError(code, String(error.message ?? 'error'), error.data));
+        }
+        const schema = params?.tools !== undefined ? 'CreateMessageResultWithTools' : RESULTS[method];
+        const checked = specTypeSchemas[schema]['~standard'].validate(message.result);
+        if (checked instanceof Promise || checked.issues) {
+          return reject(new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid ${method} result from the client`));
+        }
+        resolve(message.result as Result);
+      });
+      void send({ jsonrpc: '2.0', id, method, params } as JSONRPCMessage);
+    });
+  }
+}
+
+/**
+ * A POST body up to `max` bytes, as text; `undefined` when it is longer (reading stops).
+ * Rejects when the request fails (the client went away).
+ */
+export function readBody(req: IncomingMessage, max: number): Promise<string | undefined> {
+  if (Number(req.headers['content-length']) > max) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= max) return void chunks.push(chunk);
+      req.off('data', onData);
+      resolve(undefined);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks, size).toString('utf8')));
+    req.once('error', reject);
+  });
+}
