@@ -75,8 +75,13 @@ export class HttpFastSession {
     if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(String(version))) return false;
     res.writeHead(200, { ...SSE_HEADERS, 'mcp-session-id': this.sessionId });
     this.streams.add(res);
+    // The answer ends the stream in the same write (progress and questions only add to it).
     const send: Respond = (message) => {
-      if (!res.destroyed && !res.writableEnded) res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+      if (res.destroyed || res.writableEnded) return written;
+      const frame = `event: message\ndata: ${JSON.stringify(message)}\n\n`;
+      const m = message as { id?: unknown; method?: unknown };
+      if (m.id === call.id && m.method === undefined) res.end(frame);
+      else res.write(frame);
       return written;
     };
     const caller: Caller = {
@@ -86,7 +91,7 @@ export class HttpFastSession {
     };
     void this.calls.start(call, send, caller).finally(() => {
       this.streams.delete(res);
-      res.end();
+      if (!res.writableEnded) res.end();
     });
     return true;
   }

@@ -17,7 +17,7 @@ import type { Caller, SessionUpstreams } from '../upstream/index.js';
 import { health } from './health.js';
 import { HttpFastSession, readBody } from './http-fast.js';
 import { paramHeaderMismatch } from './param-headers.js';
-import { isLoopbackHost, originGuard } from './origin-guard.js';
+import { isLoopbackHost, originGuard, originRefusal } from './origin-guard.js';
 import type { Runtime } from './runtime.js';
 import { DownstreamSession } from './session.js';
 
@@ -112,7 +112,7 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
   // The fast path's open SSE answers, kept alive with a comment as the SDK keeps its own.
   const fastStreams = new Set<ServerResponse>();
   const keepAlive = setInterval(() => {
-    for (const res of fastStreams) res.write(': keepalive\n\n');
+    for (const res of fastStreams) if (!res.writableEnded && !res.destroyed) res.write(': keepalive\n\n');
   }, SSE_KEEP_ALIVE_MS);
   keepAlive.unref();
   // Sessions nobody used for sessionIdleMs are closed (a client that vanished without DELETE).
@@ -242,13 +242,12 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
 
   const app = express();
   app.disable('x-powered-by');
-  app.use(
-    originGuard({
-      loopback,
-      allowedOrigins: runtime.config.gateway.allowedOrigins,
-      allowedHosts: runtime.config.gateway.allowedHosts,
-    }),
-  );
+  const guard = {
+    loopback,
+    allowedOrigins: runtime.config.gateway.allowedOrigins,
+    allowedHosts: runtime.config.gateway.allowedHosts,
+  };
+  app.use(originGuard(guard));
   // Off loopback, health and metrics (upstream names, errors, agents) need an agent's token.
   const mayLook = (authorization: string | undefined) => {
     if (loopback) return true;
@@ -313,13 +312,17 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     }
     return handler(req, res, body);
   };
-  app.post('/mcp', (req, res) => {
+  app.all('/mcp', (req, res) => void handler(req, res));
+  // POST /mcp, nearly all of the traffic, skips express's routing when the origin check
+  // (the one middleware in front of /mcp) lets it through; the rest goes to `app`.
+  const refusal = originRefusal(guard);
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method !== 'POST' || req.url !== '/mcp' || refusal(req.headers) !== undefined) return void app(req, res);
     post(req, res).catch((error: unknown) => {
       log.debug('request failed', { error: errorMessage(error) });
       if (!res.headersSent) res.destroy();
     });
-  });
-  app.all('/mcp', (req, res) => void handler(req, res));
+  };
   const admin = options.dashboard ? adminToken(loopback) : undefined;
   if (options.dashboard) app.use(dashboard(options.dashboard, admin && { adminToken: admin.token }));
 
@@ -331,7 +334,7 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
       requestTimeout: Math.max(limits.headersTimeoutMs, 60_000),
       connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(limits.headersTimeoutMs / 2))),
     },
-    app,
+    serve,
   );
   // Longer than a client's keep-alive (undici: 4 s, browsers: 60 s+), so the gateway is
   // not the side that closes an idle connection a client is about to reuse.
