@@ -71,6 +71,40 @@ describe('nodeFetch (the router HTTP client)', () => {
     expect(await (await post(base)).text()).toBe('answer 3');
   });
 
+  it('does not send again a request that must not run twice (retryStale: false)', async () => {
+    let requests = 0;
+    const base = await serve(() => (++requests === 2 ? 'drop' : [200, {}, `answer ${requests}`]));
+    expect(await (await post(base)).text()).toBe('answer 1');
+    const once = nodeFetch(base, {
+      method: 'POST',
+      headers: {},
+      body: '{}',
+      signal: new AbortController().signal,
+      retryStale: false,
+    });
+    await expect(once).rejects.toThrow();
+    expect(requests).toBe(2);
+  });
+
+  it('does not follow a redirect to another origin: the headers would go along', async () => {
+    let elsewhere = 0;
+    const other = createServer((_req, res) => {
+      elsewhere++;
+      res.end('leaked');
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    try {
+      const target = `http://127.0.0.1:${(other.address() as AddressInfo).port}/steal`;
+      const base = await serve(() => [307, { location: target }, '']);
+      const response = await post(`${base}/old`);
+      expect(response.status).toBe(307);
+      expect(elsewhere).toBe(0);
+    } finally {
+      other.closeAllConnections();
+      await new Promise((resolve) => other.close(resolve));
+    }
+  });
+
   it('rejects with the signal reason when aborted before or during the request', async () => {
     const base = await serve(() => 'drop');
     const reason = new Error('stop');

@@ -4,7 +4,18 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 /** What the gateway asks of an HTTP client: `fetch`'s shape, the part it uses. */
 export type ProviderFetch = (
   url: string,
-  init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal },
+  init: {
+    method: string;
+    headers: Record<string, string>;
+    body: string;
+    signal: AbortSignal;
+    /**
+     * Send again on a new socket when a reused keep-alive socket fails before any answer
+     * (default true). Off for requests that must never run twice (a relayed tool call):
+     * the server may have read it before the connection dropped.
+     */
+    retryStale?: boolean;
+  },
 ) => Promise<ProviderResponse>;
 
 /** Response headers, read by name (a WHATWG `Headers` is one). */
@@ -20,12 +31,13 @@ export interface ProviderResponse {
   text(): Promise<string>;
 }
 
-// Keep-alive pools: a provider is called again and again, a new TLS handshake each time
-// would cost more than the call.
-const agents = {
-  http: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
-  https: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
-};
+// Keep-alive pools: a provider or an upstream is called again and again, a new TLS
+// handshake each time would cost more than the call. No cap on sockets per host (as
+// undici): a cap would queue calls behind long ones (an upstream's long tool calls, or
+// answer streams a server keeps open). An idle socket is closed after 4 s, before a
+// typical server's keep-alive timeout (Node's: 5 s) would close it under a new request.
+const POOL = { keepAlive: true, timeout: 4_000 };
+const agents = { http: new HttpAgent(POOL), https: new HttpsAgent(POOL) };
 
 class NodeResponse implements ProviderResponse {
   readonly ok: boolean;
@@ -51,7 +63,7 @@ class NodeResponse implements ProviderResponse {
   }
 }
 
-/** Redirects followed, as fetch follows them (only 307/308: they keep the method and body). */
+/** Redirects followed: 307/308 (they keep the method and body), within the same origin. */
 const MAX_REDIRECTS = 5;
 const USER_AGENT = 'switchboard';
 
@@ -76,15 +88,20 @@ export const nodeFetch: ProviderFetch = async (url, init) => {
     } catch (error) {
       // A kept-alive socket the server closed just before we wrote on it: once more on a
       // new one (what Node's documentation advises; fetch does the same).
-      if (!(error instanceof StaleSocketError)) throw error;
+      if (!(error instanceof StaleSocketError) || init.retryStale === false) throw error;
       response = await send(target, init, body, true);
     }
     const location = response.headers.get('location');
     if ((response.status !== 307 && response.status !== 308) || !location || redirects === MAX_REDIRECTS) {
       return response;
     }
+    // Only within the same origin: the headers (an API key, a bearer token, a session id)
+    // go along, and must not reach another host or leave TLS. Any other redirect is
+    // returned as it is, and fails as a status.
+    const next = new URL(location, target);
+    if (next.origin !== target.origin) return response;
     response.body.resume(); // drain it, so the socket goes back to the pool
-    target = new URL(location, target);
+    target = next;
   }
 };
 

@@ -65,7 +65,8 @@ export class HttpFastSession {
 
   /** Answers a parsed POST body when this path takes it; `false` leaves it to the SDK transport. */
   take(body: unknown, req: IncomingMessage, res: ServerResponse): boolean {
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
+    if (Array.isArray(body)) return this.batch(body, res);
+    if (body === null || typeof body !== 'object') return false;
     if (this.answered(body, res)) return true;
     this.calls.cancel(body as JSONRPCMessage);
     const call = this.calls.accept(body);
@@ -93,6 +94,29 @@ export class HttpFastSession {
       this.streams.delete(res);
       if (!res.writableEnded) res.end();
     });
+    return true;
+  }
+
+  /**
+   * A batch (2025-03-26 clients may send them) is the SDK transport's, but what in it
+   * concerns this path is seen first: cancellations of its calls, answers to its
+   * questions. A batch of nothing but answers to its questions is answered here (202);
+   * otherwise the transport gets the batch (and ignores ids it does not know).
+   */
+  private batch(items: unknown[], res: ServerResponse): boolean {
+    let ours = 0;
+    for (const item of items) {
+      if (item === null || typeof item !== 'object') continue;
+      this.calls.cancel(item as JSONRPCMessage);
+      const m = item as { id?: unknown; method?: unknown };
+      const settle = m.method === undefined && typeof m.id === 'string' ? this.asks.get(m.id) : undefined;
+      if (settle) {
+        settle(item as { result?: unknown; error?: unknown });
+        ours++;
+      }
+    }
+    if (ours === 0 || ours !== items.length) return false;
+    res.writeHead(202).end();
     return true;
   }
 
@@ -129,11 +153,11 @@ export class HttpFastSession {
     params: Record<string, unknown> | undefined,
     signal: AbortSignal,
   ): Promise<Result> {
+    // A stream the client has dropped (the upstream's question may belong to another call
+    // of the session: see pickCaller): asked as the SDK path would, on the session's stream.
+    if (res.destroyed || res.writableEnded) return this.session.caller.ask(method, params, signal);
     assertClientCan(this.session.server.getClientCapabilities(), method, params);
     if (signal.aborted) return Promise.reject(signal.reason);
-    if (res.destroyed || res.writableEnded) {
-      return Promise.reject(new Error("the client closed this call's response stream, so it cannot be asked"));
-    }
     const id = `sbask-${++this.next}`;
     return new Promise<Result>((resolve, reject) => {
       const done = () => {

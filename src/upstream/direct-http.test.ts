@@ -117,6 +117,32 @@ describe('streamablePost', () => {
     expect(seen[1]!.headers['mcp-session-id']).toBe('session-1');
   });
 
+  it('follows a server that closes the stream on purpose again and again (SSE polling)', async () => {
+    let round = 0;
+    const url = await serve((_req, res) => {
+      round++;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      // Five streams of progress, each closed before the answer, then the answer.
+      if (round <= 5) res.end('retry: 5\n\n' + event(progress, `e${round}`));
+      else res.end(event(answer, `e${round}`));
+    });
+    const { done, delivered } = await post(url, AbortSignal.timeout(5_000));
+    await done;
+    expect(delivered).toHaveLength(6);
+    expect(delivered.at(-1)).toEqual(answer);
+    expect(seen.slice(1).map((r) => r.headers['last-event-id'])).toEqual(['e1', 'e2', 'e3', 'e4', 'e5']);
+  });
+
+  it('gives up after two resumptions in a row that bring nothing', async () => {
+    const url = await serve((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(req.method === 'POST' ? 'retry: 5\n\n' + event(progress, 'e1') : '');
+    });
+    const { done } = await post(url, AbortSignal.timeout(5_000));
+    await expect(done).rejects.toThrow('the upstream ended its response without answering the request');
+    expect(seen.map((r) => r.method)).toEqual(['POST', 'GET', 'GET']);
+  });
+
   it('skips what is not JSON-RPC in a stream, saying so, and delivers the rest', async () => {
     errors.length = 0;
     const url = await serve((_req, res) =>

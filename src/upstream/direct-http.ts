@@ -14,13 +14,20 @@ import { nodeFetch, type ProviderFetch, type ProviderResponse } from '../http-cl
  * and whatever the server sends before it: progress, log messages, its own requests).
  * Resolves once the answer has been delivered or is known to come another way.
  */
-export type Post = (
+export type Post = ((
   message: JSONRPCMessage,
   signal: AbortSignal,
   deliver: (message: JSONRPCMessage) => void,
-) => Promise<void>;
+) => Promise<void>) & {
+  /** The connection closed: answer streams still being read are dropped. */
+  close?: () => void;
+};
 
-/** Resumptions of a response stream that ended before its answer (the SDK's default too). */
+/**
+ * Resumptions in a row that bring nothing, before a stream that ended without its answer
+ * is given up (the SDK's default too). One that brings events starts the count again, so
+ * a server that closes the stream every few seconds on purpose (SSE polling) is followed.
+ */
 const MAX_RESUMES = 2;
 const RESUME_DELAY_MS = 1_000;
 
@@ -53,7 +60,16 @@ export function streamablePost(
   const postHeaders = { ...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   const href = url.href;
 
-  return async (message, signal, deliver) => {
+  const reading = new Set<ProviderResponse>();
+  const read = async (response: ProviderResponse, take: (value: unknown) => void, signal: AbortSignal) => {
+    reading.add(response);
+    try {
+      return await readStream(response, take, signal);
+    } finally {
+      reading.delete(response);
+    }
+  };
+  const post: Post = async (message, signal, deliver) => {
     const id = (message as { id?: unknown }).id;
     let answered = false;
     const take = (value: unknown) => {
@@ -65,7 +81,14 @@ export function streamablePost(
       if (m.id === id && m.method === undefined) answered = true;
       deliver(value as JSONRPCMessage);
     };
-    const response = await fetch(href, { method: 'POST', headers: postHeaders, body: JSON.stringify(message), signal });
+    // Never sent twice: the upstream may have read it before a kept-alive socket dropped.
+    const response = await fetch(href, {
+      method: 'POST',
+      headers: postHeaders,
+      body: JSON.stringify(message),
+      signal,
+      retryStale: false,
+    });
     if (!response.ok) {
       const text = await response.text().catch(() => null);
       throw new SdkHttpError(SdkErrorCode.ClientHttpNotImplemented, `Error POSTing to endpoint: ${text}`, {
@@ -80,9 +103,9 @@ export function streamablePost(
       const data: unknown = JSON.parse(await response.text());
       for (const item of Array.isArray(data) ? data : [data]) take(item);
     } else if (type === 'text/event-stream') {
-      let stream = await readStream(response, take, signal);
-      for (let resumes = 0; !answered && stream.lastEventId !== undefined && resumes < MAX_RESUMES; resumes++) {
-        await sleep(stream.retryMs ?? RESUME_DELAY_MS * 1.5 ** resumes, undefined, { signal });
+      let stream = await read(response, take, signal);
+      for (let failed = 0; !answered && stream.lastEventId !== undefined && failed < MAX_RESUMES;) {
+        await sleep(stream.retryMs ?? RESUME_DELAY_MS * 1.5 ** failed, undefined, { signal });
         const again = await fetch(href, {
           method: 'GET',
           headers: { ...headers, accept: 'text/event-stream', 'last-event-id': stream.lastEventId },
@@ -91,9 +114,11 @@ export function streamablePost(
         });
         if (!again.ok || mediaType(again.headers.get('content-type')) !== 'text/event-stream') {
           await again.text().catch(() => undefined);
-          break;
+          failed++;
+          continue;
         }
-        const resumed = await readStream(again, take, signal);
+        const resumed = await read(again, take, signal);
+        failed = resumed.events > 0 ? 0 : failed + 1;
         stream = { ...resumed, lastEventId: resumed.lastEventId ?? stream.lastEventId };
       }
       if (!answered && stream.error) throw new Error(`the response stream broke: ${stream.error}`);
@@ -105,6 +130,10 @@ export function streamablePost(
     }
     if (!answered) throw new Error('the upstream ended its response without answering the request');
   };
+  post.close = () => {
+    for (const response of reading) (response.body as { destroy?: () => void } | null)?.destroy?.();
+  };
+  return post;
 }
 
 /**
@@ -115,10 +144,11 @@ async function readStream(
   response: ProviderResponse,
   take: (value: unknown) => void,
   signal: AbortSignal,
-): Promise<{ lastEventId?: string; retryMs?: number; error?: string }> {
-  const seen: { lastEventId?: string; retryMs?: number; error?: string } = {};
+): Promise<{ lastEventId?: string; retryMs?: number; error?: string; events: number }> {
+  const seen: { lastEventId?: string; retryMs?: number; error?: string; events: number } = { events: 0 };
   const parser = createParser({
     onEvent: (event) => {
+      seen.events++;
       if (event.id) seen.lastEventId = event.id;
       if (!event.data || (event.event !== undefined && event.event !== 'message')) return;
       let value: unknown;

@@ -73,7 +73,8 @@ export class DirectRequests {
       const sent = this.post
         ? this.post(message, signal, (m) => this.transport.onmessage?.(m))
         : this.transport.send(message);
-      sent.catch((error: unknown) => this.fail(id, error));
+      // A request its POST failed for is withdrawn upstream too (the server may have it).
+      sent.catch((error: unknown) => this.fail(id, error, this.post !== undefined));
     });
   }
 
@@ -92,17 +93,24 @@ export class DirectRequests {
     return true;
   }
 
-  private fail(id: string, error: unknown): void {
+  private fail(id: string, error: unknown, withdraw = false): void {
     const waiting = this.waiting.get(id);
     if (!waiting) return;
     this.waiting.delete(id);
     waiting.signal.removeEventListener('abort', waiting.onAbort);
+    if (withdraw && !this.closed) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.transport
+        .send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } })
+        .catch(() => undefined);
+    }
     waiting.reject(error);
   }
 
   /** The connection closed: every call waiting on it fails as the SDK client's would. */
   close(): void {
     this.closed = true;
+    this.post?.close?.();
     for (const id of [...this.waiting.keys()]) {
       this.fail(id, new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed'));
     }

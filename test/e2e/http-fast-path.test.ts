@@ -199,6 +199,21 @@ describe.each([
     expect(outcome).toEqual(fast ? [] : 'still open');
   });
 
+  it('takes a cancellation sent in a batch (as a 2025-03-26 client may)', async () => {
+    const aborted = () => readRecords(records).filter((r) => r.event === 'aborted').length;
+    const before = aborted();
+    const body = callBody('recorder__wait', { ms: 25_000 });
+    void post(body).catch(() => undefined);
+    await waitFor('the call upstream', () =>
+      readRecords(records).some((r) => ((r.message as Message | undefined)?.params?.arguments as Json)?.ms === 25_000),
+    );
+    const cancel = await post([{ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: body.id } }], {
+      'mcp-protocol-version': '2025-03-26',
+    });
+    expect(cancel.status).toBe(202);
+    await waitFor('the upstream to abort', () => aborted() > before);
+  });
+
   it('refuses the call over its quota with retryAfterMs', async () => {
     const [first] = await all(await post(callBody('recorder__fail', { text: 'once' })));
     expect(first!.result).toEqual({ content: [{ type: 'text', text: 'failed: once' }], isError: true });
