@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { nodeFetch } from './http-client.js';
+import { pooledFetch } from './http-client.js';
 
 let server: Server | undefined;
 
@@ -31,9 +32,9 @@ async function serve(
 }
 
 const post = (url: string, signal = new AbortController().signal) =>
-  nodeFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}', signal });
+  pooledFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}', signal });
 
-describe('nodeFetch (the router HTTP client)', () => {
+describe('pooledFetch (the HTTP client of the router and of HTTP upstreams)', () => {
   it('posts the body with its length and a user agent, and reads status, headers and text', async () => {
     const base = await serve((req, body) => [
       201,
@@ -68,6 +69,9 @@ describe('nodeFetch (the router HTTP client)', () => {
       return requests === 2 ? 'drop' : [200, {}, `answer ${requests}`];
     });
     expect(await (await post(base)).text()).toBe('answer 1');
+    // A moment later the first connection is back in the pool (right after the body is
+    // read it may not be yet, and a second one would be opened).
+    await sleep(20);
     expect(await (await post(base)).text()).toBe('answer 3');
   });
 
@@ -75,7 +79,8 @@ describe('nodeFetch (the router HTTP client)', () => {
     let requests = 0;
     const base = await serve(() => (++requests === 2 ? 'drop' : [200, {}, `answer ${requests}`]));
     expect(await (await post(base)).text()).toBe('answer 1');
-    const once = nodeFetch(base, {
+    await sleep(20);
+    const once = pooledFetch(base, {
       method: 'POST',
       headers: {},
       body: '{}',
@@ -103,6 +108,30 @@ describe('nodeFetch (the router HTTP client)', () => {
       other.closeAllConnections();
       await new Promise((resolve) => other.close(resolve));
     }
+  });
+
+  it('reads a body that comes in pieces (a character split between them), and fails one cut short', async () => {
+    // 'é' is two bytes in UTF-8: the first piece ends half-way through it.
+    const bytes = Buffer.from('{"text":"café au lait"}');
+    const split = bytes.indexOf(0xc3) + 1;
+    const reason = new Error('stop');
+    let held: (() => void) | undefined;
+    server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(bytes.length) });
+      res.write(bytes.subarray(0, split));
+      if (req.url === '/whole') setTimeout(() => res.end(bytes.subarray(split)), 20);
+      else if (req.url === '/cut') setTimeout(() => req.socket.destroy(), 20);
+      else held = () => res.end(bytes.subarray(split));
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    expect(await (await post(`${base}/whole`)).text()).toBe('{"text":"café au lait"}');
+    await expect((await post(`${base}/cut`)).text()).rejects.toThrow(/aborted|closed/);
+    const during = new AbortController();
+    const reading = (await post(`${base}/held`, during.signal)).text();
+    during.abort(reason);
+    await expect(reading).rejects.toBe(reason);
+    held?.();
   });
 
   it('rejects with the signal reason when aborted before or during the request', async () => {

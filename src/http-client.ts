@@ -1,5 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Dispatcher } from 'undici';
 
 /** What the gateway asks of an HTTP client: `fetch`'s shape, the part it uses. */
 export type ProviderFetch = (
@@ -31,35 +30,56 @@ export interface ProviderResponse {
   text(): Promise<string>;
 }
 
-// Keep-alive pools: a provider or an upstream is called again and again, a new TLS
-// handshake each time would cost more than the call. No cap on sockets per host (as
-// undici): a cap would queue calls behind long ones (an upstream's long tool calls, or
-// answer streams a server keeps open). An idle socket is closed after 4 s, before a
-// typical server's keep-alive timeout (Node's: 5 s) would close it under a new request.
-const POOL = { keepAlive: true, timeout: 4_000 };
-const agents = { http: new HttpAgent(POOL), https: new HttpsAgent(POOL) };
+// One keep-alive pool per origin (undici's Agent): a provider or an upstream is called
+// again and again, and a new TLS handshake each time would cost more than the call. No
+// cap on connections per origin: a cap would queue calls behind long ones (an upstream's
+// long tool calls, or answer streams a server keeps open). An idle connection is closed
+// after 4 s, or sooner when the server's Keep-Alive header says so, before the server
+// closes it under a new request. No headers or body timeout: the callers have their own
+// (the router's attempt timers, the upstream's request timeout), and an SSE stream may
+// rightly stay quiet for long.
+const POOL = { keepAliveTimeout: 4_000, headersTimeout: 0, bodyTimeout: 0 };
 
-class NodeResponse implements ProviderResponse {
+let agent: Dispatcher | undefined;
+/** undici loads on the first request: a gateway with no HTTP upstream and no model routes never needs it. */
+async function pool(): Promise<Dispatcher> {
+  if (!agent) {
+    const { Agent } = await import('undici');
+    agent ??= new Agent(POOL);
+  }
+  return agent;
+}
+
+type Body = Dispatcher.ResponseData['body'];
+
+class PooledResponse implements ProviderResponse {
   readonly ok: boolean;
   readonly status: number;
   readonly headers: HeaderReader;
 
-  constructor(readonly body: IncomingMessage) {
-    this.status = body.statusCode ?? 0;
+  constructor(
+    data: Dispatcher.ResponseData,
+    private readonly signal: AbortSignal,
+  ) {
+    this.status = data.statusCode;
     this.ok = this.status >= 200 && this.status < 300;
-    const raw = body.headers;
+    const raw = data.headers;
     this.headers = {
       get: (name) => {
         const value = raw[name.toLowerCase()];
         return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
       },
     };
+    this.body = data.body;
   }
 
-  async text(): Promise<string> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of this.body) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
+  readonly body: Body;
+
+  /** The whole body as UTF-8; rejects with the signal's reason when the request was aborted. */
+  text(): Promise<string> {
+    return this.body.text().catch((error: unknown) => {
+      throw this.signal.aborted ? this.signal.reason : error;
+    });
   }
 }
 
@@ -70,26 +90,29 @@ const USER_AGENT = 'switchboard';
 /**
  * The gateway's HTTP client for hot paths (the router's provider calls, and relayed
  * requests to a 2025-era streamable HTTP upstream, see upstream/direct-http.ts):
- * node:http(s) with keep-alive, in place of the global `fetch`.
- * Undici's fetch builds WHATWG Request/Response objects and web streams for every call;
- * on the router's path it was most of the gateway's own CPU per call (profiled: Node
- * internals 44 %, `writev`, `makeTransferable`, `DOMException`). The response body is
- * the socket stream itself, so streamed answers are read as they arrive; aborting the
- * signal destroys the request, and the promise (or the body being read) rejects with
- * the signal's reason, as `fetch` does.
+ * undici's `request` on a keep-alive pool, in place of the global `fetch` (which builds
+ * WHATWG Request/Response objects and web streams for every call: on the router's path
+ * it was most of the gateway's own CPU per call) and of `node:http` (its ClientRequest,
+ * agent and IncomingMessage machinery cost ~40 % more CPU per call than this, measured
+ * side by side against the bench's fake provider). The response body is a Node stream
+ * read as it arrives, so streamed answers are handed on chunk by chunk; aborting the
+ * signal ends the request, and the promise (or the body being read) rejects with the
+ * signal's reason, as `fetch` does.
  */
-export const nodeFetch: ProviderFetch = async (url, init) => {
-  const body = Buffer.from(init.body);
+export const pooledFetch: ProviderFetch = async (url, init) => {
+  const dispatcher = agent ?? (await pool());
+  const headers = { 'user-agent': USER_AGENT, ...init.headers };
+  const body = init.body === '' ? undefined : init.body;
   let target = new URL(url);
   for (let redirects = 0; ; redirects++) {
-    let response: NodeResponse;
+    let response: PooledResponse;
     try {
-      response = await send(target, init, body);
+      response = await send(dispatcher, target, init, headers, body);
     } catch (error) {
-      // A kept-alive socket the server closed just before we wrote on it: once more on a
-      // new one (what Node's documentation advises; fetch does the same).
-      if (!(error instanceof StaleSocketError) || init.retryStale === false) throw error;
-      response = await send(target, init, body, true);
+      // A kept-alive connection the server closed just before we wrote on it: once more
+      // (what Node's documentation advises for node:http; fetch does the same).
+      if (!staleConnection(error) || init.retryStale === false) throw error;
+      response = await send(dispatcher, target, init, headers, body);
     }
     const location = response.headers.get('location');
     if ((response.status !== 307 && response.status !== 308) || !location || redirects === MAX_REDIRECTS) {
@@ -100,42 +123,44 @@ export const nodeFetch: ProviderFetch = async (url, init) => {
     // returned as it is, and fails as a status.
     const next = new URL(location, target);
     if (next.origin !== target.origin) return response;
-    response.body.resume(); // drain it, so the socket goes back to the pool
+    await response.body.dump(); // drain it, so the connection goes back to the pool
     target = next;
   }
 };
 
-/** The request failed on a reused keep-alive socket before any answer. */
-class StaleSocketError extends Error {}
+async function send(
+  dispatcher: Dispatcher,
+  target: URL,
+  init: Parameters<ProviderFetch>[1],
+  headers: Record<string, string>,
+  body: string | undefined,
+): Promise<PooledResponse> {
+  const { signal } = init;
+  if (signal.aborted) throw signal.reason;
+  if (target.protocol !== 'https:' && target.protocol !== 'http:') {
+    throw new TypeError(`unsupported URL scheme: ${target.href}`);
+  }
+  try {
+    const data = await dispatcher.request({
+      origin: target.origin,
+      path: target.pathname + target.search,
+      method: init.method as Dispatcher.HttpMethod,
+      headers,
+      body,
+      signal,
+    });
+    return new PooledResponse(data, signal);
+  } catch (error) {
+    throw signal.aborted ? signal.reason : error;
+  }
+}
 
-function send(target: URL, init: Parameters<ProviderFetch>[1], body: Buffer, fresh = false): Promise<NodeResponse> {
-  return new Promise((resolve, reject) => {
-    const { signal } = init;
-    if (signal.aborted) return reject(signal.reason);
-    const secure = target.protocol === 'https:';
-    if (!secure && target.protocol !== 'http:') return reject(new TypeError(`unsupported URL scheme: ${target.href}`));
-    const req = (secure ? httpsRequest : httpRequest)(target, {
-      method: init.method,
-      headers: { 'user-agent': USER_AGENT, ...init.headers, 'content-length': String(body.length) },
-      // A fresh socket for a retry: agent false opens one outside the pool.
-      agent: fresh ? false : secure ? agents.https : agents.http,
-    });
-    const onAbort = () => req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    const done = () => signal.removeEventListener('abort', onAbort);
-    req.once('error', (error: NodeJS.ErrnoException) => {
-      done();
-      if (signal.aborted) return reject(signal.reason);
-      const stale = req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
-      reject(stale ? new StaleSocketError(error.message, { cause: error }) : error);
-    });
-    req.once('response', (res) => {
-      res.once('end', done);
-      res.once('close', done);
-      // A body read after an abort fails with the reason, like fetch's.
-      res.once('error', () => undefined);
-      resolve(new NodeResponse(res));
-    });
-    req.end(body);
-  });
+/**
+ * The request failed before any answer on a connection that had served answers before:
+ * the server closed it as we wrote (its keep-alive ran out). undici says so with a
+ * SocketError whose socket had read bytes already; a new connection failing is not that.
+ */
+function staleConnection(error: unknown): boolean {
+  const e = error as { code?: unknown; socket?: { bytesRead?: unknown } } | null;
+  return e?.code === 'UND_ERR_SOCKET' && typeof e.socket?.bytesRead === 'number' && e.socket.bytesRead > 0;
 }

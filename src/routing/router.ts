@@ -3,7 +3,7 @@ import { runChain } from './chain.js';
 import { costOf, expectedCostUsd, type Cost } from './cost.js';
 import { estimateInputTokens, estimateTextTokens } from './estimate.js';
 import { HealthRegistry, type TargetHealth } from './health.js';
-import { nodeFetch, type ProviderFetch } from '../http-client.js';
+import { pooledFetch, type ProviderFetch } from '../http-client.js';
 import { parseSampleParams, type SampleParamsInput } from './params.js';
 import { RouterError } from './router-error.js';
 import { sleep } from './sleep.js';
@@ -96,7 +96,7 @@ export function createRouter(models: RouterModelsConfig, options: RouterOptions)
     now,
     random,
     sleep: options.sleep ?? sleep,
-    fetch: options.fetch ?? nodeFetch,
+    fetch: options.fetch ?? pooledFetch,
   };
 
   const resolve = (name: string | undefined): Route => {

@@ -7,7 +7,7 @@ import {
   type JSONRPCMessage,
   type StreamableHTTPClientTransport,
 } from '@modelcontextprotocol/client';
-import { nodeFetch, type ProviderFetch, type ProviderResponse } from '../http-client.js';
+import { pooledFetch, type ProviderFetch, type ProviderResponse } from '../http-client.js';
 
 /**
  * Sends one request and hands every message of its answer to `deliver` (the response,
@@ -52,7 +52,7 @@ export function streamablePost(
   transport: StreamableHTTPClientTransport,
   url: URL,
   configured: Record<string, string>,
-  fetch: ProviderFetch = nodeFetch,
+  fetch: ProviderFetch = pooledFetch,
 ): Post {
   const headers: Record<string, string> = { ...configured };
   if (transport.sessionId) headers['mcp-session-id'] = transport.sessionId;
