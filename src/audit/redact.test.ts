@@ -17,6 +17,12 @@ const CREDENTIALS: [string, string][] = [
     '-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAxFAKEFAKEFAKE\nabcdefFAKE==\n-----END RSA PRIVATE KEY-----',
   ],
   ['a Slack bot token', 'xoxb-1234567890-0987654321-AbCdEfGhIjKl'],
+  ['a lowercase bearer token', 'bearer abc123def456ghi789'],
+  ['Basic credentials', 'Basic dXNlcjpwYXNzd29yZDE='],
+  ['an AWS temporary key id', 'ASIAIOSFODNN7EXAMPLE'],
+  ['a GitHub OAuth token', 'gho_0123456789abcdefghijABCDEFGHIJklmn'],
+  ['a Google API key', 'AIzaSyA-0123456789abcdefghijklmnopqrstu'],
+  ['a GitLab token', 'glpat-0123456789abcdefghij'],
 ];
 
 const SECRET_KEYS = [
@@ -54,6 +60,14 @@ describe('redact', () => {
   it.each(CREDENTIALS)('cuts %s out of strings in arrays and at any depth', (_label, secret) => {
     expect(redact({ a: [{ b: [`x ${secret}`] }], c: secret })).toEqual({ a: [{ b: [`x ${REDACTED}`] }], c: REDACTED });
     expect(redact(`log: ${secret}`)).toBe(`log: ${REDACTED}`);
+    // auditArgs checks first whether there is anything to redact at all: it must see it too.
+    expect(auditArgs({ a: [{ b: [`x ${secret}`] }] }, 1_000_000).args).toBe(`{"a":[{"b":["x ${REDACTED}"]}]}`);
+  });
+
+  it('stores arguments with nothing to redact as their canonical JSON', () => {
+    const args = { messages: [{ role: 'user', content: { type: 'text', text: 'a basic question' } }], maxTokens: 16 };
+    expect(auditArgs(args, 1_000_000).args).toBe(canonicalJson(args));
+    expect(auditArgs({ token: '', password: null, n: 1 }, 1_000_000).args).toBe('{"n":1,"password":null,"token":""}');
   });
 
   it('cuts every credential out of a string that holds several', () => {

@@ -33,8 +33,26 @@ const SECRET_WORDS = new Set([
   'bearer',
 ]);
 
-/** Splits `userAPIKey`, `api_key`, `x-api-key` into lowercase words and tests the last one or two. */
+/**
+ * Whether a key is secret, remembered: the same few keys come back on every call, and
+ * the split below is two regex replaces and a split each. Bounded, so that a caller
+ * sending ever new keys cannot grow it: it starts over when full.
+ */
+const secretKeys = new Map<string, boolean>();
+const SECRET_KEYS_MAX = 4096;
+
 function secretKey(key: string): boolean {
+  let secret = secretKeys.get(key);
+  if (secret === undefined) {
+    if (secretKeys.size >= SECRET_KEYS_MAX) secretKeys.clear();
+    secret = splitSecretKey(key);
+    secretKeys.set(key, secret);
+  }
+  return secret;
+}
+
+/** Splits `userAPIKey`, `api_key`, `x-api-key` into lowercase words and tests the last one or two. */
+function splitSecretKey(key: string): boolean {
   const words = key
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
@@ -62,7 +80,14 @@ const SECRET_VALUES: readonly RegExp[] = [
   /\bglpat-[A-Za-z0-9_-]{20,}/g, // GitLab
 ];
 
+/**
+ * Something every pattern above needs (case-insensitive, so a superset): a string without
+ * any of these cannot match one, and is kept without running the eleven patterns.
+ */
+const SECRET_HINT = /-----BEGIN|bearer\s|basic\s|eyJ|sk-|gh[oprsu]_|github_pat_|AKIA|ASIA|xox[abposr]-|AIza|glpat-/i;
+
 function redactString(value: string): string {
+  if (!SECRET_HINT.test(value)) return value;
   let out = value;
   for (const pattern of SECRET_VALUES) {
     pattern.lastIndex = 0;
@@ -116,12 +141,34 @@ export function truncateBytes(text: string, max: number): string {
   return `${cut}… [truncated, ${Buffer.byteLength(text)} bytes]`;
 }
 
-/** What the audit row stores for a call's arguments. */
+/** Whether `redact` would change anything in `value` (a walk that allocates nothing). */
+function hasSecrets(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return SECRET_HINT.test(value);
+  if (value === null || typeof value !== 'object') return false;
+  if (depth > 64) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (hasSecrets(item, depth + 1)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const item = (value as Record<string, unknown>)[key];
+    if (secretKey(key) ? item !== null && item !== '' : hasSecrets(item, depth + 1)) return true;
+  }
+  return false;
+}
+
+/**
+ * What the audit row stores for a call's arguments. Most arguments hold nothing to
+ * redact: their canonical JSON is then written once and serves for the hash and the row.
+ */
 export function auditArgs(args: unknown, maxBytes: number): { argsHash: string; args: string; requestBytes: number } {
-  const canonical = canonicalJson(args ?? {});
+  const value = args ?? {};
+  const canonical = canonicalJson(value);
+  const kept = hasSecrets(value) ? canonicalJson(redact(value)) : canonical;
   return {
     argsHash: sha256Hex(canonical),
-    args: truncateBytes(canonicalJson(redact(args ?? {})), maxBytes),
+    args: truncateBytes(kept, maxBytes),
     requestBytes: Buffer.byteLength(canonical),
   };
 }

@@ -57,14 +57,23 @@ export function blocksOf(message: SamplingMessage): ContentBlock[] {
   return Array.isArray(message.content) ? message.content : [message.content];
 }
 
+/** Params objects this module parsed (zod's output: fresh objects, never a caller's own). */
+const parsedParams = new WeakSet<object>();
+
 /**
  * Validates sample params from anywhere (a tool call's arguments, an upstream's
  * `sampling/createMessage`): the parsed params, or a RouterError `invalid_params` that
  * names the field. Audio and tool-use content are refused here.
  */
 export function parseSampleParams(value: unknown): SampleParams {
+  // A call checked once (switchboard__sample checks its arguments before it picks the
+  // route, then hands them to the router) is not parsed a second time.
+  if (typeof value === 'object' && value !== null && parsedParams.has(value)) return value as SampleParams;
   const parsed = SampleParamsSchema.safeParse(value);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    parsedParams.add(parsed.data);
+    return parsed.data;
+  }
   const issue = parsed.error.issues[0];
   const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
   throw new RouterError('invalid_params', `invalid sample params: ${where}${issue?.message ?? 'invalid'}`, {});

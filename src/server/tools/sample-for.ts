@@ -36,6 +36,8 @@ export async function sampleFor(
     throw new GatewayError('invalid_params', errorMessage(error));
   }
   const route = router.resolveRoute(params.route);
+  // The parsed params go on to the router as they are (it does not parse them again).
+  params.route = route;
   const policy = caller.policy;
   if (!policy) throw new GatewayError('denied', `agent "${caller.agent}" has no policy file, so it may not sample`);
   const allowed = policy.models?.routes;
@@ -48,7 +50,7 @@ export async function sampleFor(
   let reservation: { id: number; usd: number } | undefined;
   const budget = policy.budget;
   if (budget && budgets) {
-    const estimate = router.estimateCostUsd({ ...params, route });
+    const estimate = router.estimateCostUsd(params);
     if (estimate.costUsd === null) {
       throw new GatewayError(
         'denied',
@@ -66,7 +68,7 @@ export async function sampleFor(
     reservation = { id: outcome.reservation, usd: estimate.costUsd };
   }
   try {
-    const outcome = await router.sample({ ...params, route }, options);
+    const outcome = await router.sample(params, options);
     if (reservation)
       budgets!.settle(reservation.id, chargeUsd(router, reservation.usd, outcome, outcome.billedFailures));
     return outcome;
