@@ -135,6 +135,12 @@ describe('canonicalJson', () => {
     expect(canonicalJson(b)).toBe(canonicalJson(a));
   });
 
+  it('sorts keys as sort() does (UTF-16 order), quotes them as JSON does, and keeps empty containers', () => {
+    const value = { é: 1, Z: 2, a: 3, '': 4, 'q"uote': [], 'é\n': {}, first: { b: undefined, a: 0 } };
+    expect(canonicalJson(value)).toBe('{"":4,"Z":2,"a":3,"first":{"a":0},"q\\"uote":[],"é":1,"é\\n":{}}');
+    expect(canonicalJson({ a: [], b: {} })).toBe('{"a":[],"b":{}}');
+  });
+
   it('drops undefined object members, like JSON.stringify', () => {
     expect(canonicalJson({ a: undefined, b: { c: undefined, d: null } })).toBe('{"b":{"d":null}}');
     expect(canonicalJson([1, undefined, 2])).toBe(JSON.stringify([1, undefined, 2]));

@@ -117,14 +117,27 @@ export function redact(value: unknown, depth = 0): unknown {
 export function canonicalJson(value: unknown): string {
   if (value === undefined) return 'null';
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const keys = Object.keys(value).sort();
-  const parts: string[] = [];
+  // Built by appending (no arrays of parts to join): it runs on every audited call.
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+    return out + ']';
+  }
+  const keys = Object.keys(value);
+  if (!sorted(keys)) keys.sort();
+  let out = '{';
   for (const key of keys) {
     const item = (value as Record<string, unknown>)[key];
-    if (item !== undefined) parts.push(`${JSON.stringify(key)}:${canonicalJson(item)}`);
+    if (item === undefined) continue;
+    out += (out.length === 1 ? '' : ',') + JSON.stringify(key) + ':' + canonicalJson(item);
   }
-  return `{${parts.join(',')}}`;
+  return out + '}';
+}
+
+/** Whether `keys` are in `sort()`'s order already (often: a sort is not free even then). */
+function sorted(keys: string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return false;
+  return true;
 }
 
 export function sha256Hex(text: string): string {

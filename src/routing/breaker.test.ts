@@ -60,6 +60,21 @@ describe('CircuitBreaker', () => {
     expect(breaker.state).toBe('closed');
   });
 
+  it('keeps the error rate over the last 1,000 outcomes as old ones drop out', () => {
+    const { breaker, advance } = setup({ failureThreshold: 1_000_000, minCalls: 1_000_000 });
+    for (let i = 0; i < 1_000; i++) breaker.success();
+    for (let i = 0; i < 500; i++) breaker.failure();
+    expect(breaker.errorRate).toBe(0.5); // the 500 oldest successes fell out
+    for (let i = 0; i < 500; i++) breaker.success();
+    expect(breaker.errorRate).toBe(0.5);
+    for (let i = 0; i < 500; i++) breaker.success();
+    expect(breaker.errorRate).toBe(0);
+    breaker.failure();
+    advance(61_000);
+    breaker.failure();
+    expect(breaker.errorRate).toBe(1); // the window dropped the rest
+  });
+
   it('lets one probe through after the cool-down; success closes it', () => {
     const { breaker, advance } = setup();
     for (let i = 0; i < 3; i++) breaker.failure();

@@ -18,6 +18,8 @@ export class CircuitBreaker {
   #probing = false;
   #consecutive = 0;
   #outcomes: { at: number; ok: boolean }[] = [];
+  /** Failures among #outcomes, kept as they come and go (the error rate is read on every failure). */
+  #failed = 0;
   #lastFailureAt: number | undefined;
 
   constructor(
@@ -90,7 +92,7 @@ export class CircuitBreaker {
   get errorRate(): number | undefined {
     this.#prune();
     if (this.#outcomes.length === 0) return undefined;
-    return this.#outcomes.filter((o) => !o.ok).length / this.#outcomes.length;
+    return this.#failed / this.#outcomes.length;
   }
 
   #tripped(): boolean {
@@ -101,13 +103,17 @@ export class CircuitBreaker {
 
   #record(ok: boolean): void {
     this.#outcomes.push({ at: this.now(), ok });
-    if (this.#outcomes.length > MAX_OUTCOMES) this.#outcomes.shift();
+    if (!ok) this.#failed += 1;
+    if (this.#outcomes.length > MAX_OUTCOMES && !this.#outcomes.shift()!.ok) this.#failed -= 1;
   }
 
   #prune(): void {
     const since = this.now() - this.settings.windowMs;
     let drop = 0;
-    while (drop < this.#outcomes.length && this.#outcomes[drop]!.at < since) drop += 1;
+    while (drop < this.#outcomes.length && this.#outcomes[drop]!.at < since) {
+      if (!this.#outcomes[drop]!.ok) this.#failed -= 1;
+      drop += 1;
+    }
     if (drop > 0) this.#outcomes.splice(0, drop);
   }
 }
