@@ -315,6 +315,34 @@ describe('AuditLog.start', () => {
     expect(meta(`journal:${name}`)).toBe('50');
   });
 
+  it('journals the starts of one turn of the event loop together, after the callbacks of that turn', async () => {
+    const log = auditLog();
+    // Two starts from two separate callbacks of one turn (as requests read on two HTTP
+    // connections are): microtasks run between the callbacks, the journal write waits
+    // for both, so that they share it.
+    const started: Promise<unknown>[] = [];
+    let seenBySecond: number | undefined;
+    await new Promise<void>((resolve) => {
+      setImmediate(() => started.push(log.start({ ...CALL, args: { i: 1 } })));
+      setImmediate(() => {
+        seenBySecond = journaledSeqs().length;
+        started.push(log.start({ ...CALL, args: { i: 2 } }));
+        resolve();
+      });
+    });
+    expect(seenBySecond).toBe(0);
+    await Promise.all(started);
+    expect(journaledSeqs()).toHaveLength(2);
+  });
+
+  it('writes a start still waiting for its journal write when the log closes, rather than lose it', async () => {
+    const log = auditLog();
+    const call = log.start(CALL);
+    log.close();
+    await expect(call).resolves.toBeDefined();
+    expect(committed()).toHaveLength(1);
+  });
+
   it('commits on the next turn, without waiting 10 ms, once 1024 rows are queued', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }); // the 10 ms timer never fires here
     const log = auditLog();

@@ -176,17 +176,22 @@ export class AuditLog {
     if (this.failures > 0) return this.unaudited(this.lastFailure);
     return new Promise((resolve, reject) => {
       this.starting.push({ op, started, resolve, reject });
-      if (this.starting.length === 1) queueMicrotask(this.journalStarts);
+      if (this.starting.length === 1) setImmediate(this.journalStarts);
     });
   }
 
   /**
-   * Journals the starts of this turn's synchronous run in one write: a chunk of requests
-   * read at once (32 in flight) costs one system call instead of one each. A microtask,
-   * so no call waits for a turn of the event loop.
+   * Journals the starts of this turn of the event loop in one write: the requests read
+   * in one poll (a chunk of stdio frames, or one request on each of many HTTP
+   * connections) cost one system call instead of one each. `setImmediate`, not a
+   * microtask: microtasks run after each I/O callback, so HTTP requests read in the same
+   * poll would each get their own write (measured: ~5 % of the gateway's CPU per call
+   * over HTTP at 32 in flight). The immediate runs in the same turn, right after the
+   * poll: no call waits for another wake-up.
    */
   private readonly journalStarts = (): void => {
     const batch = this.starting;
+    if (batch.length === 0) return; // written already (close)
     this.starting = [];
     try {
       this.journal!.append(batch.map((b) => b.op.row));
@@ -340,6 +345,8 @@ export class AuditLog {
   close(): void {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    // Starts still waiting for this turn's journal write are written now, before the journal closes.
+    if (this.starting.length > 0) this.journalStarts();
     this.flush();
     if (!this.journal) return;
     // Everything journaled is in the database: the file and its mark go. Otherwise the
