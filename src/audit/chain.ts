@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 import { COLUMNS, type AuditRow } from './row.js';
 
 /**
@@ -24,6 +24,8 @@ export function rowContent(row: AuditRow): string {
 }
 
 export function chainHash(key: ChainKey, prevHash: string, row: AuditRow): string {
-  const h = key.kind === 'hmac' ? createHmac('sha256', key.key) : createHash('sha256');
-  return h.update(prevHash).update('\n').update(rowContent(row)).digest('hex');
+  const content = rowContent(row);
+  // crypto.hash is the one-shot form: no Hash object per row (it is computed on every call).
+  if (key.kind === 'sha256') return hash('sha256', `${prevHash}\n${content}`, 'hex');
+  return createHmac('sha256', key.key).update(prevHash).update('\n').update(content).digest('hex');
 }

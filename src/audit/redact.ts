@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * What the audit log keeps of a call's arguments: secrets removed, size bounded. The
@@ -141,7 +141,7 @@ function sorted(keys: string[]): boolean {
 }
 
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 /** Cuts `text` to at most `max` bytes of UTF-8, marking the cut. */
