@@ -178,6 +178,25 @@ describe.each([
     expect((await stream.next()).done).toBe(true);
   });
 
+  it("passes the client's error answer to the upstream's question on, and still answers the call", async () => {
+    const body = callBody('everything__trigger-elicitation-request');
+    const stream = events(await post(body));
+    const { value: question } = await stream.next();
+    expect(question).toMatchObject({ method: 'elicitation/create' });
+    const answered = await post({
+      jsonrpc: '2.0',
+      id: question!.id,
+      error: { code: -32603, message: 'the user closed the form' },
+    });
+    expect(answered.status).toBe(202);
+    const { value: result } = await stream.next();
+    expect(result!.id).toBe(body.id);
+    // The upstream saw the error: its tool failed with it (an error, or an isError result).
+    expect(JSON.stringify(result!.error ?? result!.result)).toContain('the user closed the form');
+    expect(result!.error !== undefined || result!.result?.isError === true).toBe(true);
+    expect((await stream.next()).done).toBe(true);
+  });
+
   // Neither path sends a call's response headers before its first message (progress, a
   // question, or the answer), so the POST is not awaited until the call is over.
   it('never answers a call the client cancels, tells the upstream, and audits it', async () => {
@@ -243,6 +262,23 @@ describe.each([
       error: { code: -32700, message: 'Parse error: the request body is not valid JSON' },
     });
     expect(await refusal(await post(callBody('recorder__echo', { text: 'x'.repeat(70_000) })))).toEqual({
+      status: 413,
+      error: { code: -32000, message: 'Payload Too Large: Request body must not exceed 65536 bytes' },
+    });
+    // The same body sent chunked, with no length to refuse it by up front.
+    const chunked = new TextEncoder().encode(JSON.stringify(callBody('recorder__echo', { text: 'y'.repeat(70_000) })));
+    const streamed = await fetch(url, {
+      method: 'POST',
+      headers: headers(),
+      body: new ReadableStream({
+        start(controller) {
+          for (let at = 0; at < chunked.length; at += 16_384) controller.enqueue(chunked.subarray(at, at + 16_384));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(await refusal(streamed)).toEqual({
       status: 413,
       error: { code: -32000, message: 'Payload Too Large: Request body must not exceed 65536 bytes' },
     });

@@ -127,6 +127,36 @@ describe('identity over HTTP', () => {
       body: list,
     });
     expect(stolen.status).toBe(404);
+    // A tools/call (which the HTTP fast path would take on a ready session) is refused the same way.
+    const call = (id: number) =>
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id,
+        method: 'tools/call',
+        params: { name: 'recorder__echo', arguments: { text: 'mine' } },
+      });
+    const owned = { ...headers, 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' };
+    const initialized = await fetch(url, {
+      method: 'POST',
+      headers: { ...owned, authorization: `Bearer ${ALICE}` },
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    });
+    expect(initialized.status).toBe(202);
+    const stolenCall = await fetch(url, {
+      method: 'POST',
+      headers: { ...owned, authorization: `Bearer ${BOB}` },
+      body: call(3),
+    });
+    expect(stolenCall.status).toBe(404);
+    const before = calls('mine').length;
+    const own = await fetch(url, {
+      method: 'POST',
+      headers: { ...owned, authorization: `Bearer ${ALICE}` },
+      body: call(4),
+    });
+    expect(own.status).toBe(200);
+    expect(await own.text()).toContain('mine');
+    expect(calls('mine').length).toBe(before + 1); // only Alice's call reached the upstream
   });
 
   it("never passes the client's credentials to an upstream", async () => {
