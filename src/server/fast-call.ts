@@ -101,6 +101,12 @@ export function checkedResult(result: Result): Result {
  */
 export class FastCalls {
   private readonly inflight = new Map<Id, AbortController>();
+  /**
+   * Calls the client withdrew (a cancellation, or its connection closing): these get no
+   * answer. Not `signal.aborted`: the controller is also the upstream request's own, which
+   * a timeout or a failed request aborts too (see RequestOptions.controller).
+   */
+  private readonly withdrawn = new WeakSet<AbortController>();
   /** Said once, in the debug log, so that it can be seen (and tested) that this path is used. */
   private announced = false;
 
@@ -128,7 +134,10 @@ export class FastCalls {
     if (m.method !== 'notifications/cancelled') return;
     const requestId = isPlainObject(m.params) ? m.params.requestId : undefined;
     if (typeof requestId === 'string' || typeof requestId === 'number') {
-      this.inflight.get(requestId)?.abort(new Error(String((m.params as { reason?: unknown }).reason ?? 'cancelled')));
+      const controller = this.inflight.get(requestId);
+      if (!controller) return;
+      this.withdrawn.add(controller);
+      controller.abort(new Error(String((m.params as { reason?: unknown }).reason ?? 'cancelled')));
     }
   }
 
@@ -234,11 +243,7 @@ export class FastCalls {
             : checkedResult(
                 rewriteToolResult(
                   plan.server,
-                  await upstream!.request('tools/call', forwarded, {
-                    caller,
-                    signal: controller.signal,
-                    onprogress,
-                  }),
+                  await upstream!.request('tools/call', forwarded, { caller, controller, onprogress }),
                 ),
               );
           // The answer goes out before the outcome is recorded and counted: the caller
@@ -252,7 +257,7 @@ export class FastCalls {
       await sent;
     } catch (error) {
       // A cancelled request is not answered (as the SDK server does); nor one answered already.
-      if (controller.signal.aborted || sent) return;
+      if (this.withdrawn.has(controller) || sent) return;
       await send(this.failure(id, error));
     } finally {
       if (leave) {
@@ -268,7 +273,10 @@ export class FastCalls {
    * call still running is cancelled, as the SDK server cancels its own requests.
    */
   abortAll(): void {
-    for (const controller of this.inflight.values()) controller.abort(new Error('the client connection closed'));
+    for (const controller of this.inflight.values()) {
+      this.withdrawn.add(controller);
+      controller.abort(new Error('the client connection closed'));
+    }
   }
 
   /** The answer `callTool` gives for the same failure: an `isError` result or a JSON-RPC error. */

@@ -2,9 +2,9 @@ import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/cli
 import { GatewayError, errorMessage } from '../errors.js';
 
 /** What went wrong with a request to one upstream, as a GatewayError that names it. */
-export function requestError(server: string, error: unknown, signal: AbortSignal | undefined): GatewayError {
+export function requestError(server: string, error: unknown, cancelled: boolean): GatewayError {
   if (error instanceof GatewayError) return error;
-  if (signal?.aborted) return new GatewayError('cancelled', `call to "${server}" was cancelled`, { cause: error });
+  if (cancelled) return new GatewayError('cancelled', `call to "${server}" was cancelled`, { cause: error });
   if (error instanceof ProtocolError) {
     return new GatewayError('upstream_error', error.message, { cause: error, rpcCode: error.code, data: error.data });
   }

@@ -51,7 +51,16 @@ export interface UpstreamHooks {
 
 export interface RequestOptions {
   caller?: Caller | undefined;
+  /** The caller's cancellation: aborting it cancels the request upstream. */
   signal?: AbortSignal | undefined;
+  /**
+   * Instead of `signal`: a controller the caller made for this request alone (the fast
+   * path's, one per call). The request uses it as its own rather than making another
+   * linked to `signal` (an AbortController and its listeners were ~5 % of the CPU per
+   * call over stdio); a timeout, or the request failing, aborts it too, so the caller
+   * must not read `aborted` as "cancelled by me".
+   */
+  controller?: AbortController | undefined;
   onprogress?: ((progress: Progress) => void) | undefined;
 }
 
@@ -360,8 +369,8 @@ export class Upstream {
     if (this.status !== 'ready' || !client) throw this.unavailable();
     const id = ++this.sequence;
     const { timeoutMs, maxTotalTimeoutMs } = this.config;
-    const controller = new AbortController();
-    const outer = options.signal;
+    const controller = options.controller ?? new AbortController();
+    const outer = options.controller ? undefined : options.signal;
     const onAbort = () => controller.abort(outer?.reason);
     if (outer?.aborted) onAbort();
     else outer?.addEventListener('abort', onAbort, { once: true });
@@ -370,8 +379,11 @@ export class Upstream {
       timedOut = after;
       controller.abort(new Error('timeout'));
     };
-    let timer = setTimeout(expire(timeoutMs), timeoutMs);
-    const total = setTimeout(expire(maxTotalTimeoutMs), maxTotalTimeoutMs);
+    // Without progress nothing restarts the clock: one timer, whichever limit comes first.
+    // With it, each progress restarts `timer`, and `total` caps the whole call.
+    const first = options.onprogress ? timeoutMs : Math.min(timeoutMs, maxTotalTimeoutMs);
+    let timer = setTimeout(expire(first), first);
+    const total = options.onprogress ? setTimeout(expire(maxTotalTimeoutMs), maxTotalTimeoutMs) : undefined;
     let token: string | undefined;
     let sent = params;
     if (options.onprogress) {
@@ -392,6 +404,8 @@ export class Upstream {
         timeout: NO_SDK_TIMEOUT,
       });
     } catch (error) {
+      // Aborted, and not by a timeout: the caller cancelled it.
+      const cancelled = controller.signal.aborted && timedOut === undefined;
       // Whatever failed the request (the connection closing, say) also ends what is still
       // open for it: a direct HTTP request's POST to an upstream that never answers.
       if (direct && !controller.signal.aborted) controller.abort(error);
@@ -400,7 +414,7 @@ export class Upstream {
           cause: error,
         });
       }
-      throw requestError(this.name, error, outer);
+      throw requestError(this.name, error, cancelled);
     } finally {
       clearTimeout(timer);
       clearTimeout(total);

@@ -20,6 +20,7 @@ describe.each([
   const fast = !('SWITCHBOARD_FAST_PATH' in env);
   const dir = tempDir();
   const records = path.join(dir, 'records.jsonl');
+  const slowRecords = path.join(dir, 'slow-records.jsonl');
   const db = path.join(dir, 'audit.db');
   writePolicy(dir, 'default', {
     allow: ['*'],
@@ -27,7 +28,10 @@ describe.each([
     requireApproval: ['recorder__add-tool'],
   });
   const config = writeConfig(dir, {
-    mcpServers: { recorder: { command: 'node', args: [RECORDER], env: { RECORD_FILE: records } } },
+    mcpServers: {
+      recorder: { command: 'node', args: [RECORDER], env: { RECORD_FILE: records } },
+      slow: { command: 'node', args: [RECORDER], env: { RECORD_FILE: slowRecords }, timeoutMs: 300 },
+    },
     gateway: { approvalTimeoutMs: 300, maxConcurrentCallsPerAgent: 1 },
   });
   let wire: WireClient;
@@ -69,7 +73,8 @@ describe.each([
       const id = 1_000 + nextId++;
       wire.send({ jsonrpc: '2.0', id, method: 'tools/list' });
       const listed = await wire.response(id);
-      return (listed.result as { tools: { name: string }[] }).tools.some((t) => t.name === 'recorder__echo');
+      const names = (listed.result as { tools: { name: string }[] }).tools.map((t) => t.name);
+      return names.includes('recorder__echo') && names.includes('slow__wait');
     });
   });
   afterAll(() => wire.close());
@@ -138,6 +143,14 @@ describe.each([
       return !(next.result as { isError?: boolean }).isError;
     });
     expect(wire.received.some((m) => m.id === id)).toBe(false);
+  });
+
+  it('answers a call its upstream does not answer in time with a timeout error, tells the upstream, and audits it', async () => {
+    const id = call('slow__wait', { ms: 5_000 });
+    const answer = await wire.response(id);
+    expect(JSON.stringify(answer)).toContain('upstream \\"slow\\" did not answer within 300 ms');
+    expect((await auditRow('slow__wait', 'timeout')).error).toMatch(/did not answer within 300 ms/);
+    await waitFor('the upstream to be told', () => readRecords(slowRecords).some((r) => r.event === 'aborted'));
   });
 
   it('answers malformed params, unknown tools and calls needing approval as the SDK path does', async () => {
