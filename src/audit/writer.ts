@@ -135,12 +135,16 @@ export class AuditLog {
     this.journal = dir === false ? undefined : new AuditJournal(dir);
   }
 
+  /** The last timestamp written, reused by calls in the same millisecond (many, under load). */
+  private lastTs = { ms: NaN, iso: '' };
+
   private newRow(start: AuditStart, status: AuditStatus): AuditRow {
     const ms = this.now();
     const stored = start.args === undefined ? undefined : auditArgs(start.args, this.options.maxArgsBytes);
+    if (ms !== this.lastTs.ms) this.lastTs = { ms, iso: new Date(ms).toISOString() };
     return {
       id: 0,
-      ts: new Date(ms).toISOString(),
+      ts: this.lastTs.iso,
       agent: start.agent,
       session: start.session ?? null,
       client: start.client ?? null,

@@ -10,7 +10,7 @@ import { rewriteToolResult } from '../catalog/index.js';
 import { RESERVED_SERVER_NAME } from '../config/index.js';
 import type { Caller, Upstream } from '../upstream/index.js';
 import type { BuiltinTool } from './builtin.js';
-import { auditFields, auditRefusal, withAudit } from './audited.js';
+import { auditRefusal, withAudit } from './audited.js';
 import { toProtocolError, toolFailure } from './boundary.js';
 import { takeQuota } from './call-tool.js';
 import { forwardParams, type Params } from './forward.js';
@@ -201,7 +201,10 @@ export class FastCalls {
     const { session } = this;
     const { runtime } = session;
     const start: AuditStart = {
-      ...auditFields(session, undefined),
+      agent: session.agent,
+      session: session.id,
+      client: session.clientLabel(undefined),
+      transport: session.info.transport,
       method: 'tools/call',
       server: plan.server,
       name: plan.upstreamName,

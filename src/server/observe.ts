@@ -23,13 +23,16 @@ export function parseTraceparent(value: unknown): SpanContext | undefined {
 
 /**
  * When a call reached the gateway and the caller's trace (`params._meta.traceparent`),
- * remembered per call without touching the audit row.
+ * kept on the call's start record (the audit row takes only its own fields from it).
+ * Properties rather than a WeakMap keyed by the start: a WeakMap entry per call is an
+ * ephemeron the garbage collector has to trace, on every call of the hot path.
  */
-const arrivals = new WeakMap<AuditStart, { at: number; parent: SpanContext | undefined }>();
+type Arrived = AuditStart & { arrivedAt?: number; traceParent?: SpanContext | undefined };
 
 export function rememberArrival(start: AuditStart, meta: unknown): void {
-  const parent = parseTraceparent((meta as { traceparent?: unknown } | undefined)?.traceparent);
-  arrivals.set(start, { at: performance.now(), parent });
+  const arrived = start as Arrived;
+  arrived.arrivedAt = performance.now();
+  arrived.traceParent = parseTraceparent((meta as { traceparent?: unknown } | null | undefined)?.traceparent);
 }
 
 export interface Finished {
@@ -46,8 +49,8 @@ export function observeCall(session: DownstreamSession, start: AuditStart, done:
   const { runtime } = session;
   const ended = performance.now();
   // From arrival: a refusal or an approval wait is part of what the caller waited.
-  const arrival = arrivals.get(start);
-  if (arrival) done = { ...done, started: arrival.at };
+  const arrivedAt = (start as Arrived).arrivedAt;
+  if (arrivedAt !== undefined) done = { ...done, started: arrivedAt };
   const label = start.method === 'tools/call' ? (start.exposedName ?? null) : start.method;
   runtime.metrics?.call(session.agent, start.server ?? null, label, done.status, (ended - done.started) / 1000);
   const attempts = parseAttempts(done.outcome?.attempts);
@@ -87,7 +90,7 @@ function traceCall(
   attempts: Attempt[],
   route: string,
 ): void {
-  const parent = arrivals.get(start)?.parent;
+  const parent = (start as Arrived).traceParent;
   const ids = tracer.ids(parent);
   const tool = start.method === 'tools/call' ? (start.exposedName ?? undefined) : undefined;
   const failed = done.status !== 'ok';

@@ -105,8 +105,17 @@ export class DownstreamSession {
     const info =
       (envelope?.['io.modelcontextprotocol/clientInfo'] as { name?: string; version?: string } | undefined) ??
       this.server.getClientVersion();
-    return info?.name ? `${info.name}${info.version ? `/${info.version}` : ''}` : null;
+    // The same info object on every call of a session: its label is made once.
+    if (info !== this.labelled.info) {
+      this.labelled = { info, label: info?.name ? `${info.name}${info.version ? `/${info.version}` : ''}` : null };
+    }
+    return this.labelled.label;
   }
+
+  private labelled: { info: { name?: string; version?: string } | undefined; label: string | null } = {
+    info: undefined,
+    label: null,
+  };
 
   /** The agent's policy as it is now (a file edited on disk applies to the next call). */
   policy(): Policy | undefined {
