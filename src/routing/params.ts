@@ -57,8 +57,11 @@ export function blocksOf(message: SamplingMessage): ContentBlock[] {
   return Array.isArray(message.content) ? message.content : [message.content];
 }
 
-/** Params objects this module parsed (zod's output: fresh objects, never a caller's own). */
-const parsedParams = new WeakSet<object>();
+/**
+ * Marks params objects this module parsed (zod's output: fresh objects, never a caller's
+ * own). A hidden property, not a WeakSet: a WeakSet entry per call is work for the GC.
+ */
+const PARSED = Symbol('parsed sample params');
 
 /**
  * Validates sample params from anywhere (a tool call's arguments, an upstream's
@@ -68,10 +71,10 @@ const parsedParams = new WeakSet<object>();
 export function parseSampleParams(value: unknown): SampleParams {
   // A call checked once (switchboard__sample checks its arguments before it picks the
   // route, then hands them to the router) is not parsed a second time.
-  if (typeof value === 'object' && value !== null && parsedParams.has(value)) return value as SampleParams;
+  if (typeof value === 'object' && value !== null && PARSED in value) return value as unknown as SampleParams;
   const parsed = SampleParamsSchema.safeParse(value);
   if (parsed.success) {
-    parsedParams.add(parsed.data);
+    Object.defineProperty(parsed.data, PARSED, { value: true });
     return parsed.data;
   }
   const issue = parsed.error.issues[0];
