@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 async function serve(
-  handle: (req: IncomingMessage, body: string) => [number, Record<string, string>, string] | 'drop',
+  handle: (req: IncomingMessage, body: string) => [number, Record<string, string>, string] | 'drop' | 'reset',
 ) {
   server = createServer((req, res) => {
     let body = '';
@@ -22,6 +22,7 @@ async function serve(
     req.on('end', () => {
       const answer = handle(req, body);
       if (answer === 'drop') return void req.socket.destroy();
+      if (answer === 'reset') return void req.socket.resetAndDestroy();
       const [status, headers, text] = answer;
       res.writeHead(status, headers).end(text);
     });
@@ -73,6 +74,51 @@ describe('pooledFetch (the HTTP client of the router and of HTTP upstreams)', ()
     // read it may not be yet, and a second one would be opened).
     await sleep(20);
     expect(await (await post(base)).text()).toBe('answer 3');
+  });
+
+  it('sends a request again when the kept-alive connection is reset under it (ECONNRESET)', async () => {
+    let requests = 0;
+    const base = await serve(() => {
+      requests++;
+      return requests === 2 ? 'reset' : [200, {}, `answer ${requests}`];
+    });
+    expect(await (await post(base)).text()).toBe('answer 1');
+    await sleep(20);
+    expect(await (await post(base)).text()).toBe('answer 3');
+  });
+
+  it('sends each header once whatever the case of its name, the last one winning, without framing headers', async () => {
+    const base = await serve((req) => [200, {}, JSON.stringify(req.rawHeaders)]);
+    const response = await pooledFetch(`${base}/`, {
+      method: 'POST',
+      headers: {
+        authorization: 'Bearer api-key',
+        Authorization: 'Bearer configured',
+        'User-Agent': 'mine',
+        Connection: 'close',
+        'Content-Length': '999',
+      },
+      body: '{}',
+      signal: new AbortController().signal,
+    });
+    const raw = JSON.parse(await response.text()) as string[];
+    const named = (name: string) => raw.filter((_, i) => i % 2 === 0 && raw[i]!.toLowerCase() === name).length;
+    expect(named('authorization')).toBe(1);
+    expect(raw[raw.findIndex((h) => h.toLowerCase() === 'authorization') + 1]).toBe('Bearer configured');
+    expect(raw[raw.findIndex((h) => h.toLowerCase() === 'user-agent') + 1]).toBe('mine');
+    expect(raw[raw.findIndex((h) => h.toLowerCase() === 'content-length') + 1]).toBe('2');
+  });
+
+  it('sends credentials in the URL as Basic auth, as node:http did', async () => {
+    const base = await serve((req) => [200, {}, String(req.headers.authorization)]);
+    const url = base.replace('http://', 'http://user%40x:p%3Ass@');
+    const response = await pooledFetch(url, {
+      method: 'POST',
+      headers: {},
+      body: '{}',
+      signal: new AbortController().signal,
+    });
+    expect(await response.text()).toBe(`Basic ${Buffer.from('user@x:p:ss').toString('base64')}`);
   });
 
   it('does not send again a request that must not run twice (retryStale: false)', async () => {

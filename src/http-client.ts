@@ -34,11 +34,12 @@ export interface ProviderResponse {
 // again and again, and a new TLS handshake each time would cost more than the call. No
 // cap on connections per origin: a cap would queue calls behind long ones (an upstream's
 // long tool calls, or answer streams a server keeps open). An idle connection is closed
-// after 4 s, or sooner when the server's Keep-Alive header says so, before the server
-// closes it under a new request. No headers or body timeout: the callers have their own
-// (the router's attempt timers, the upstream's request timeout), and an SSE stream may
-// rightly stay quiet for long.
-const POOL = { keepAliveTimeout: 4_000, headersTimeout: 0, bodyTimeout: 0 };
+// after 4 s at most (sooner when the server's Keep-Alive header says so), before a
+// typical server (Node's: 5 s) closes it under a new request. No headers or body
+// timeout: the callers have their own (the router's attempt timers, the upstream's
+// request timeout), and an SSE stream may rightly stay quiet for long.
+const KEEP_ALIVE_MS = 4_000;
+const POOL = { keepAliveTimeout: KEEP_ALIVE_MS, keepAliveMaxTimeout: KEEP_ALIVE_MS, headersTimeout: 0, bodyTimeout: 0 };
 
 let agent: Dispatcher | undefined;
 /** undici loads on the first request: a gateway with no HTTP upstream and no model routes never needs it. */
@@ -101,9 +102,9 @@ const USER_AGENT = 'switchboard';
  */
 export const pooledFetch: ProviderFetch = async (url, init) => {
   const dispatcher = agent ?? (await pool());
-  const headers = { 'user-agent': USER_AGENT, ...init.headers };
-  const body = init.body === '' ? undefined : init.body;
   let target = new URL(url);
+  const headers = requestHeaders(init.headers, target);
+  const body = init.body === '' ? undefined : init.body;
   for (let redirects = 0; ; redirects++) {
     let response: PooledResponse;
     try {
@@ -111,7 +112,7 @@ export const pooledFetch: ProviderFetch = async (url, init) => {
     } catch (error) {
       // A kept-alive connection the server closed just before we wrote on it: once more
       // (what Node's documentation advises for node:http; fetch does the same).
-      if (!staleConnection(error) || init.retryStale === false) throw error;
+      if (init.retryStale === false || !staleConnection(error, target.origin)) throw error;
       response = await send(dispatcher, target, init, headers, body);
     }
     const location = response.headers.get('location');
@@ -149,18 +150,51 @@ async function send(
       body,
       signal,
     });
+    answeredAt.set(target.origin, Date.now());
     return new PooledResponse(data, signal);
   } catch (error) {
     throw signal.aborted ? signal.reason : error;
   }
 }
 
+/** When each origin last answered: whether the pool may hold a connection to it that has gone stale. */
+const answeredAt = new Map<string, number>();
+
 /**
- * The request failed before any answer on a connection that had served answers before:
- * the server closed it as we wrote (its keep-alive ran out). undici says so with a
- * SocketError whose socket had read bytes already; a new connection failing is not that.
+ * The request failed before any answer, as it does on a kept-alive connection the server
+ * closed or reset as we wrote (its keep-alive ran out): undici's "other side closed", or
+ * the socket's own ECONNRESET/EPIPE. undici does not say whether the connection was a
+ * reused one; the pool can only hold one for an origin that answered within the
+ * keep-alive time, so a failure on an origin that did not is not taken for a stale one.
  */
-function staleConnection(error: unknown): boolean {
-  const e = error as { code?: unknown; socket?: { bytesRead?: unknown } } | null;
-  return e?.code === 'UND_ERR_SOCKET' && typeof e.socket?.bytesRead === 'number' && e.socket.bytesRead > 0;
+function staleConnection(error: unknown, origin: string): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET' && code !== 'EPIPE') return false;
+  const last = answeredAt.get(origin);
+  return last !== undefined && Date.now() - last <= KEEP_ALIVE_MS;
+}
+
+/**
+ * Headers hop-by-hop or about the framing, which undici sets itself and refuses to be
+ * given (node:http took them): a configured one is left out rather than failing every call.
+ */
+const FRAMING = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect', 'content-length']);
+
+/**
+ * The request's headers, named in lower case so that a name given twice in different
+ * cases is sent once, the last one winning (as node:http's setHeader did: a configured
+ * `Authorization` replaces the API key's). Credentials in the URL become Basic auth
+ * unless an Authorization header is given, as node:http did.
+ */
+function requestHeaders(given: Record<string, string>, target: URL): Record<string, string> {
+  const headers: Record<string, string> = { 'user-agent': USER_AGENT };
+  if (target.username || target.password) {
+    const user = `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`;
+    headers.authorization = `Basic ${Buffer.from(user).toString('base64')}`;
+  }
+  for (const name in given) {
+    const key = name.toLowerCase();
+    if (!FRAMING.has(key)) headers[key] = given[name]!;
+  }
+  return headers;
 }

@@ -42,6 +42,8 @@ const secretKeys = new Map<string, boolean>();
 const SECRET_KEYS_MAX = 4096;
 
 function secretKey(key: string): boolean {
+  // Only keys of a sane length are remembered: a caller chooses them, and could send huge ones.
+  if (key.length > 64) return splitSecretKey(key);
   let secret = secretKeys.get(key);
   if (secret === undefined) {
     if (secretKeys.size >= SECRET_KEYS_MAX) secretKeys.clear();

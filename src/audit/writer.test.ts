@@ -343,6 +343,13 @@ describe('AuditLog.start', () => {
     expect(committed()).toHaveLength(1);
   });
 
+  it('refuses a start once the log is closed (the gateway is shutting down), whatever onFailure says', async () => {
+    const log = auditLog({ onFailure: 'allow' });
+    log.close();
+    await expect(log.start(CALL)).rejects.toThrow(/shutting down/);
+    expect(committed()).toEqual([]);
+  });
+
   it('commits on the next turn, without waiting 10 ms, once 1024 rows are queued', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }); // the 10 ms timer never fires here
     const log = auditLog();

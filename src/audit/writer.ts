@@ -124,6 +124,7 @@ export class AuditLog {
   private readonly journal: AuditJournal | undefined;
   /** The last journal entry a commit covered. */
   private journalCommitted = 0;
+  private closed = false;
 
   constructor(
     db: Db,
@@ -166,6 +167,12 @@ export class AuditLog {
 
   /** Records that a call starts; resolves once its start is durable. */
   start(start: AuditStart): Promise<AuditCall | undefined> {
+    // Shutting down: nothing new is forwarded, whatever onFailure says (it could not be recorded).
+    if (this.closed) {
+      return Promise.reject(
+        new GatewayError('upstream_unavailable', 'the gateway is shutting down (its audit log is closed)'),
+      );
+    }
     const row = this.newRow(start, 'pending');
     const started = performance.now();
     const op: BeginOp = { kind: 'begin', row, state: 'queued' };
@@ -347,6 +354,7 @@ export class AuditLog {
 
   /** Writes whatever is queued, now. */
   close(): void {
+    this.closed = true;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     // Starts still waiting for this turn's journal write are written now, before the journal closes.

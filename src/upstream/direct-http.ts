@@ -35,7 +35,7 @@ const mediaType = (value: string | null) => value?.split(';')[0]!.trim().toLower
 
 /**
  * The POST of a relayed request to a 2025-era streamable HTTP upstream, made with the
- * gateway's own HTTP client (keep-alive node:http) instead of the SDK transport's
+ * gateway's own HTTP client (src/http-client.ts: a keep-alive pool) instead of the SDK transport's
  * `fetch`: on the relay's path undici, web streams and the Request/Response objects were
  * most of the cost of an HTTP upstream call. The SDK transport still owns the session
  * (the handshake, its headers, the GET stream, notifications and the answers to the
