@@ -174,6 +174,15 @@ function watchWrites(): () => { op: string; id: number; status: string }[] {
  * one before) and before their commit: written by a real AuditLog (on a database of its
  * own, so nothing of it reaches this one), with its header naming a process that has exited.
  */
+/**
+ * The 10 ms commit timer never fires (until the test flushes): awaiting a start takes a
+ * turn of the event loop (the journal write is a setImmediate), and on a loaded machine
+ * 10 ms can pass before the test looks at what is, and is not, committed yet.
+ */
+function holdCommits(): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+}
+
 async function killedGatewayJournal(starts: AuditStart[], stepMs = 0): Promise<string> {
   const otherFile = path.join(dir, 'other.db');
   const otherDb = openDatabase(otherFile);
@@ -185,7 +194,7 @@ async function killedGatewayJournal(starts: AuditStart[], stepMs = 0): Promise<s
     now: () => clock,
   });
   try {
-    // Awaiting a start takes no turn of the event loop: its 10 ms commit cannot run yet.
+    // The tests that call this hold commits (holdCommits): its 10 ms commit cannot run yet.
     for (const start of starts) {
       clock += stepMs;
       await other.start(start);
@@ -245,6 +254,7 @@ afterEach(() => {
 
 describe('AuditLog.start', () => {
   it('resolves at once, its start already in the journal and nothing yet in the database', async () => {
+    holdCommits();
     const log = auditLog();
     const call = await log.start(CALL);
 
@@ -365,6 +375,7 @@ describe('AuditLog.start', () => {
   });
 
   it('writes the journal where the journal option says', async () => {
+    holdCommits();
     const elsewhere = path.join(dir, 'journals');
     const log = auditLog({ journal: elsewhere });
     await log.start(CALL);
@@ -429,6 +440,7 @@ describe('AuditLog.start', () => {
 
 describe('AuditCall.end', () => {
   it('writes a call that ends before its start is committed once, finished, with its chain link', async () => {
+    holdCommits();
     const writes = watchWrites();
     const log = auditLog();
     const call = await log.start(CALL);
@@ -797,6 +809,7 @@ describe('when the database cannot be written', () => {
 
 describe('AuditLog.close', () => {
   it('writes what is queued, then removes its journal and its mark', async () => {
+    holdCommits();
     const log = auditLog();
     const call = await log.start(CALL);
     log.flush();
@@ -865,6 +878,7 @@ describe('AuditLog.recoverInterrupted', () => {
   });
 
   it('turns the starts a killed gateway journaled but never committed into interrupted rows, chained after the rest', async () => {
+    holdCommits();
     const log = auditLog();
     log.refused(CALL, { status: 'denied' });
     log.flush();
@@ -917,6 +931,7 @@ describe('AuditLog.recoverInterrupted', () => {
   });
 
   it('recovers only the starts after the last one a commit covered (killed between its commit and cutting the file)', async () => {
+    holdCommits();
     const log = auditLog();
     const starts = Array.from({ length: 5 }, (_, i) => ({ ...CALL, args: { i } }));
     leaveJournal(await killedGatewayJournal(starts));
@@ -934,6 +949,7 @@ describe('AuditLog.recoverInterrupted', () => {
   });
 
   it('recovers the entries before a last line cut short', async () => {
+    holdCommits();
     const log = auditLog();
     const text = await killedGatewayJournal([1, 2, 3].map((i) => ({ ...CALL, args: { i } })));
     leaveJournal(text.slice(0, -20));
@@ -945,6 +961,7 @@ describe('AuditLog.recoverInterrupted', () => {
   });
 
   it('leaves the journals of live processes alone: its own, a live process of this machine, another machine', async () => {
+    holdCommits();
     const log = auditLog();
     const own = await log.start(CALL);
     const text = await killedGatewayJournal([CALL]);
@@ -963,6 +980,7 @@ describe('AuditLog.recoverInterrupted', () => {
   });
 
   it("leaves another log's open journal of this process alone, and recovery does not mark its own starts committed", async () => {
+    holdCommits();
     const first = auditLog();
     await first.start(CALL); // journaled, not committed
     const second = auditLog();
@@ -982,6 +1000,7 @@ describe('AuditLog.recoverInterrupted', () => {
   });
 
   it('writes a journal once: run again, or by a gateway that read it before another removed it', async () => {
+    holdCommits();
     const log = auditLog();
     const text = await killedGatewayJournal([CALL, CALL]);
     leaveJournal(text);
