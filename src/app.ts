@@ -8,6 +8,7 @@ import type { Metrics } from './observability/metrics.js';
 import { AuditLog, chainKeyFromEnv } from './audit/index.js';
 import { ApprovalQueue, BudgetStore, PolicyStore, SqliteQuotaStore } from './policy/index.js';
 import { createRouter, type Router } from './routing/index.js';
+import { releaseYoungGeneration } from './heap.js';
 import {
   GATEWAY_VERSION,
   Runtime,
@@ -246,6 +247,9 @@ export async function serve(options: ServeOptions): Promise<void> {
   }
   runtime.policies.watch();
   void runtime.start();
+  // Startup is over (upstreams connected, or the startup grace ran out): the young
+  // generation may grow under load again (src/heap.ts).
+  void runtime.ready.then(releaseYoungGeneration);
   const stopWatching = watchConfig(
     config.file,
     (next) => {

@@ -4,6 +4,7 @@ import express from 'express';
 import { PinStore } from '../catalog/index.js';
 import { adminToken, dashboard, dashboardUrl } from '../dashboard/index.js';
 import { GatewayError } from '../errors.js';
+import { releaseYoungGeneration } from '../heap.js';
 import { ApprovalQueue } from '../policy/index.js';
 import { GATEWAY_VERSION } from '../server/index.js';
 import { isLoopbackHost, originGuard } from '../server/origin-guard.js';
@@ -47,6 +48,7 @@ export async function dashboardCommand(options: DashboardOptions): Promise<numbe
     server.once('listening', resolve);
     server.once('error', reject);
   });
+  releaseYoungGeneration(); // started (src/heap.ts)
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   process.stderr.write(
