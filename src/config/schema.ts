@@ -189,7 +189,9 @@ export const GatewaySchema = z.strictObject({
     .int()
     .positive()
     .default(32 * 1024 * 1024)
-    .describe('Largest message a stdio upstream may send; a larger result becomes an error naming the limit.'),
+    .describe(
+      "Largest message an upstream may send (a stdio line, an HTTP answer's JSON body or one SSE event); a larger one is not read on and its call fails with an error naming the limit.",
+    ),
   sessionIdleMs: z
     .number()
     .int()

@@ -44,13 +44,27 @@ const sse = (...events: string[]) => events.join('');
 const event = (message: unknown, id?: string) =>
   `${id ? `id: ${id}\n` : ''}event: message\ndata: ${JSON.stringify(message)}\n\n`;
 
-async function post(url: URL, signal: AbortSignal) {
+async function post(url: URL, signal: AbortSignal, limit = 1024 * 1024) {
   const delivered: JSONRPCMessage[] = [];
-  const done = streamablePost(transport, url, { authorization: 'Bearer configured' })(request, signal, (m) =>
-    delivered.push(m),
-  );
+  const done = streamablePost(
+    transport,
+    url,
+    { authorization: 'Bearer configured' },
+    limit,
+  )(request, signal, (m) => delivered.push(m));
   return { done, delivered };
 }
+
+const LIMIT = 4096;
+const big = { jsonrpc: '2.0', id: 'sb1-7', result: { content: [{ type: 'text', text: 'x'.repeat(LIMIT) }] } };
+const tooBig = (bytes: number) => ({
+  jsonrpc: '2.0',
+  id: 'sb1-7',
+  error: {
+    code: -32603,
+    message: `the upstream's result is over ${bytes} bytes, more than the gateway accepts (gateway.maxResultBytes: ${LIMIT})`,
+  },
+});
 
 describe('streamablePost', () => {
   it("sends the session's headers and the configured ones, and reads a JSON answer", async () => {
@@ -78,6 +92,66 @@ describe('streamablePost', () => {
     const { done, delivered } = await post(url, AbortSignal.timeout(5_000));
     await done;
     expect(delivered).toEqual([progress, answer]);
+  });
+
+  it('answers the request with an error naming the limit when a JSON answer declares more than gateway.maxResultBytes', async () => {
+    const body = JSON.stringify(big);
+    const url = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body));
+    errors.length = 0;
+    const { done, delivered } = await post(url, AbortSignal.timeout(5_000), LIMIT);
+    await done;
+    expect(delivered).toEqual([tooBig(Buffer.byteLength(body))]);
+    expect(errors.map((e) => e.message)).toEqual([tooBig(Buffer.byteLength(body)).error.message]);
+  });
+
+  it('stops reading a chunked JSON answer (no length given) once it is over the limit', async () => {
+    let written = 0;
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // An answer that never ends: the client must stop reading it, not the server stop writing.
+      const more = () => {
+        if (res.destroyed) return;
+        written += 1024;
+        if (res.write('['.repeat(1024))) setImmediate(more);
+        else res.once('drain', more);
+      };
+      more();
+    });
+    const { done, delivered } = await post(url, AbortSignal.timeout(5_000), LIMIT);
+    await done;
+    expect(delivered).toHaveLength(1);
+    expect((delivered[0] as { error: { message: string } }).error.message).toMatch(
+      /^the upstream's result is over \d+ bytes, more than the gateway accepts \(gateway\.maxResultBytes: 4096\)$/,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(written).toBeLessThan(2 * 1024 * 1024); // the connection was closed under it
+  });
+
+  it('passes on the events before an oversized SSE event, then answers with an error naming the limit', async () => {
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      // One chunk: the progress event and the start of the oversized answer.
+      res.write(event(progress) + event(big).slice(0, 3000));
+      setTimeout(() => res.end(event(big).slice(3000)), 20);
+    });
+    const { done, delivered } = await post(url, AbortSignal.timeout(5_000), LIMIT);
+    await done;
+    expect(delivered).toHaveLength(2);
+    expect(delivered[0]).toEqual(progress);
+    expect((delivered[1] as { error: { message: string } }).error.message).toContain('gateway.maxResultBytes: 4096');
+  });
+
+  it('measures each SSE event on its own: many events within the limit add up to more without harm', async () => {
+    const small = event(progress);
+    const count = Math.ceil((2 * LIMIT) / small.length);
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(small.repeat(count).replaceAll('\n', '\r\n') + event(answer));
+    });
+    const { done, delivered } = await post(url, AbortSignal.timeout(5_000), LIMIT);
+    await done;
+    expect(delivered).toHaveLength(count + 1);
+    expect(delivered.at(-1)).toEqual(answer);
   });
 
   it('refuses a non-2xx answer as the SDK transport does, with the status and the body', async () => {

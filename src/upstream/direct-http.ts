@@ -8,6 +8,7 @@ import {
   type StreamableHTTPClientTransport,
 } from '@modelcontextprotocol/client';
 import { pooledFetch, type ProviderFetch, type ProviderResponse } from '../http-client.js';
+import { declaredLength, EventSize, oversizedMessage, OversizedMessageError } from './message-limit.js';
 
 /**
  * Sends one request and hands every message of its answer to `deliver` (the response,
@@ -47,11 +48,15 @@ const mediaType = (value: string | null) => value?.split(';')[0]!.trim().toLower
  *
  * Unlike the SDK transport, a stream that ends without the answer and cannot be resumed
  * fails the request at once, rather than leaving it to the upstream's timeout.
+ *
+ * A JSON answer or an SSE event over `maxMessageBytes` (gateway.maxResultBytes) is not
+ * read further: the request gets an error naming the limit, as over stdio.
  */
 export function streamablePost(
   transport: StreamableHTTPClientTransport,
   url: URL,
   configured: Record<string, string>,
+  maxMessageBytes: number,
   fetch: ProviderFetch = pooledFetch,
 ): Post {
   const headers: Record<string, string> = { ...configured };
@@ -64,7 +69,7 @@ export function streamablePost(
   const read = async (response: ProviderResponse, take: (value: unknown) => void, signal: AbortSignal) => {
     reading.add(response);
     try {
-      return await readStream(response, take, signal);
+      return await readStream(response, take, signal, maxMessageBytes);
     } finally {
       reading.delete(response);
     }
@@ -80,6 +85,11 @@ export function streamablePost(
       const m = value as { id?: unknown; method?: unknown };
       if (m.id === id && m.method === undefined) answered = true;
       deliver(value as JSONRPCMessage);
+    };
+    // Answers the request with the error, once a message of its answer is over the limit.
+    const oversized = (bytes: number) => {
+      transport.onerror?.(new OversizedMessageError(bytes, maxMessageBytes));
+      take({ jsonrpc: '2.0', id, error: { code: -32603, message: oversizedMessage(bytes, maxMessageBytes) } });
     };
     // Never sent twice: the upstream may have read it before a kept-alive socket dropped.
     const response = await fetch(href, {
@@ -100,10 +110,13 @@ export function streamablePost(
     if (response.status === 202) return void (await response.text().catch(() => undefined));
     const type = mediaType(response.headers.get('content-type'));
     if (type === 'application/json') {
-      const data: unknown = JSON.parse(await response.text());
+      const text = await readJson(response, maxMessageBytes, signal);
+      if (typeof text === 'number') return oversized(text);
+      const data: unknown = JSON.parse(text);
       for (const item of Array.isArray(data) ? data : [data]) take(item);
     } else if (type === 'text/event-stream') {
       let stream = await read(response, take, signal);
+      if (stream.oversized !== undefined && !answered) return oversized(stream.oversized);
       for (let failed = 0; !answered && stream.lastEventId !== undefined && failed < MAX_RESUMES;) {
         await sleep(stream.retryMs ?? RESUME_DELAY_MS * 1.5 ** failed, undefined, { signal });
         const again = await fetch(href, {
@@ -118,6 +131,7 @@ export function streamablePost(
           continue;
         }
         const resumed = await read(again, take, signal);
+        if (resumed.oversized !== undefined && !answered) return oversized(resumed.oversized);
         failed = resumed.events > 0 ? 0 : failed + 1;
         stream = { ...resumed, lastEventId: resumed.lastEventId ?? stream.lastEventId };
       }
@@ -137,15 +151,52 @@ export function streamablePost(
 }
 
 /**
+ * A JSON body as text, or its size so far once it is over `limit` (the rest is not
+ * read). A body whose declared length is within the limit is read in one go.
+ */
+async function readJson(response: ProviderResponse, limit: number, signal: AbortSignal): Promise<string | number> {
+  const length = declaredLength(response.headers.get('content-length'));
+  if (length !== undefined && length <= limit) return response.text();
+  if (length !== undefined) {
+    (response.body as { destroy?: () => void } | null)?.destroy?.();
+    return length;
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of response.body ?? []) {
+      total += chunk.byteLength;
+      if (total > limit) return total; // leaving the loop ends the body
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    throw signal.aborted ? signal.reason : error;
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
+}
+
+interface StreamSeen {
+  lastEventId?: string;
+  retryMs?: number;
+  error?: string;
+  events: number;
+  /** An event went over the limit after this many bytes; the stream was left there. */
+  oversized?: number;
+}
+
+/**
  * Reads one SSE response to its end, handing each `message` event's JSON to `take`. A
- * stream that breaks returns what it saw (to be resumed); an abort throws.
+ * stream that breaks returns what it saw (to be resumed); an abort throws. An event over
+ * `limit` ends the reading.
  */
 async function readStream(
   response: ProviderResponse,
   take: (value: unknown) => void,
   signal: AbortSignal,
-): Promise<{ lastEventId?: string; retryMs?: number; error?: string; events: number }> {
-  const seen: { lastEventId?: string; retryMs?: number; error?: string; events: number } = { events: 0 };
+  limit: number,
+): Promise<StreamSeen> {
+  const seen: StreamSeen = { events: 0 };
+  const size = new EventSize(limit);
   const parser = createParser({
     onEvent: (event) => {
       seen.events++;
@@ -163,7 +214,15 @@ async function readStream(
   });
   const decoder = new TextDecoder();
   try {
-    for await (const chunk of response.body ?? []) parser.feed(decoder.decode(chunk, { stream: true }));
+    for await (const chunk of response.body ?? []) {
+      if (size.add(chunk)) {
+        // The events before the oversized one are read; the stream is left there.
+        parser.feed(decoder.decode(chunk.subarray(0, size.eventStart)));
+        seen.oversized = size.bytes;
+        break; // leaving the loop ends the body
+      }
+      parser.feed(decoder.decode(chunk, { stream: true }));
+    }
   } catch (error) {
     if (signal.aborted) throw signal.reason;
     seen.error = error instanceof Error ? error.message : String(error);

@@ -140,19 +140,26 @@ export class StdioUpstreamTransport implements Transport {
       return;
     }
     this.buffer += chunk;
+    const limit = this.options.maxMessageBytes;
     let newline = this.buffer.indexOf('\n');
     while (newline !== -1) {
+      // A line the chunk completes is measured too, not only one still open at its end.
+      if (newline > limit) return this.startSkipping(newline);
       const text = this.buffer.slice(0, newline);
       this.buffer = this.buffer.slice(newline + 1);
       this.onLine(text);
       newline = this.buffer.indexOf('\n');
     }
-    if (this.buffer.length > this.options.maxMessageBytes) {
-      const rest = this.buffer;
-      this.buffer = '';
-      this.oversized = { head: rest.slice(0, EDGE_BYTES), tail: '', bytes: 0 };
-      this.skipOversized(rest.slice(EDGE_BYTES));
-    }
+    if (this.buffer.length > limit) this.startSkipping(this.buffer.length);
+  }
+
+  /** The buffered line (`length` long so far) is over the limit: skip it, keeping its ends. */
+  private startSkipping(length: number): void {
+    const rest = this.buffer;
+    const head = Math.min(EDGE_BYTES, length);
+    this.buffer = '';
+    this.oversized = { head: rest.slice(0, head), tail: '', bytes: 0 };
+    this.skipOversized(rest.slice(head));
   }
 
   /**

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { SSEClientTransport, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
 import type { ServerConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
+import { limitedFetch } from './message-limit.js';
 import { ownSignalFetch } from './own-signal-fetch.js';
 import { StdioUpstreamTransport } from './stdio-transport.js';
 
@@ -33,16 +34,18 @@ export function createTransport(
   }
   const url = new URL(config.url);
   const headers = config.headers;
+  // Bodies and events over gateway.maxResultBytes are not read on (message-limit.ts).
+  const limited = limitedFetch(limits.maxMessageBytes);
   if (config.type === 'sse') {
     // The SSE GET is made by the EventSource, which takes its headers from a custom fetch.
     const fetchWithHeaders: typeof fetch = (input, init) =>
-      fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...headers } });
+      limited(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...headers } });
     return new SSEClientTransport(url, {
       requestInit: { headers },
       eventSourceInit: { fetch: fetchWithHeaders },
-      fetch: ownSignalFetch(),
+      fetch: ownSignalFetch(limited),
     });
   }
   // Each request gets its own AbortSignal (see own-signal-fetch.ts): the SDK shares one.
-  return new StreamableHTTPClientTransport(url, { requestInit: { headers }, fetch: ownSignalFetch() });
+  return new StreamableHTTPClientTransport(url, { requestInit: { headers }, fetch: ownSignalFetch(limited) });
 }

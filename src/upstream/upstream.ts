@@ -201,7 +201,12 @@ export class Upstream {
     if (client.getProtocolEra() !== 'legacy' || process.env.SWITCHBOARD_FAST_PATH === 'off') return undefined;
     if (transport instanceof StdioUpstreamTransport) return new DirectRequests(transport, `sb${this.id}-`);
     if (transport instanceof StreamableHTTPClientTransport && 'url' in this.config) {
-      const post = streamablePost(transport, new URL(this.config.url), this.config.headers);
+      const post = streamablePost(
+        transport,
+        new URL(this.config.url),
+        this.config.headers,
+        this.options.maxMessageBytes,
+      );
       return new DirectRequests(transport, `sb${this.id}-`, post);
     }
     return undefined;

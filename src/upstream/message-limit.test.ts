@@ -1,0 +1,112 @@
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventSize, limitedFetch, OversizedMessageError } from './message-limit.js';
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+describe('EventSize', () => {
+  it('measures each event on its own, across chunks, with LF or CRLF line ends', () => {
+    const size = new EventSize(20);
+    expect(size.add(bytes('data: 0123456789\n'))).toBe(false); // 17 bytes of an event under way
+    expect(size.bytes).toBe(17);
+    expect(size.add(bytes('\n'))).toBe(false); // the blank line ends it
+    expect(size.bytes).toBe(0);
+    expect(size.eventStart).toBe(1);
+    // A CRLF blank line split between two chunks.
+    expect(size.add(bytes('data: 0123456789\r\n\r'))).toBe(false);
+    expect(size.add(bytes('\ndata: 01'))).toBe(false);
+    expect(size.bytes).toBe(8);
+    expect(size.eventStart).toBe(1);
+    expect(size.add(bytes('23456789012345'))).toBe(true); // 22 bytes: over 20
+  });
+
+  it('finds an oversized event inside one chunk, after complete ones', () => {
+    const size = new EventSize(20);
+    expect(size.add(bytes('data: a\n\ndata: b\n\ndata: 0123456789012345678\n\n'))).toBe(true);
+    expect(size.eventStart).toBe(18); // the oversized event starts after the two small ones
+  });
+});
+
+let server: Server | undefined;
+async function serve(handler: (res: ServerResponse, body: string) => void): Promise<string> {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => handler(res, body));
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+}
+afterEach(async () => {
+  if (!server) return;
+  server.closeAllConnections();
+  await new Promise((resolve) => server!.close(resolve));
+  server = undefined;
+});
+
+const LIMIT = 1000;
+const fetchLimited = limitedFetch(LIMIT);
+const post = (url: string, id: number) =>
+  fetchLimited(url, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call' }) });
+
+async function events(response: Response): Promise<EventSourceMessage[]> {
+  const seen: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (event) => seen.push(event) });
+  parser.feed(await response.text());
+  return seen;
+}
+
+describe('limitedFetch', () => {
+  it('refuses a body whose declared length is over the limit without reading it', async () => {
+    const url = await serve((res) =>
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 5000 }).end('x'.repeat(5000)),
+    );
+    const error = await post(url, 1).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OversizedMessageError);
+    expect((error as Error).message).toBe(
+      "the upstream's result is over 5000 bytes, more than the gateway accepts (gateway.maxResultBytes: 1000)",
+    );
+  });
+
+  it('passes a body within the limit untouched, and fails a chunked one once it is over', async () => {
+    const url = await serve((res, body) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if ((JSON.parse(body) as { id: number }).id === 1) {
+        res.end('{"ok":true}');
+        return;
+      }
+      for (let i = 0; i < 10; i++) res.write('y'.repeat(300)); // no length: chunked
+      res.end();
+    });
+    expect(await (await post(url, 1)).json()).toEqual({ ok: true });
+    await expect((await post(url, 2)).text()).rejects.toThrow(/over \d+ bytes.*maxResultBytes: 1000/);
+  });
+
+  it('answers a POSTed request with the error once an event of its stream is over the limit, after the events before it', async () => {
+    const small = 'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress"}\n\n';
+    const url = await serve((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(small);
+      res.write(`event: message\ndata: ${'z'.repeat(600)}`);
+      setTimeout(() => res.end('z'.repeat(600) + '\n\n'), 20);
+    });
+    const seen = await events(await post(url, 7));
+    expect(seen[0]!.data).toContain('notifications/progress');
+    // The cut-short event (the SDK's parser reports it as unparsable), then the answer.
+    const answer = JSON.parse(seen.at(-1)!.data) as { id: number; error: { code: number; message: string } };
+    expect(answer.id).toBe(7);
+    expect(answer.error.code).toBe(-32603);
+    expect(answer.error.message).toContain('gateway.maxResultBytes: 1000');
+  });
+
+  it('fails a stream that answers no request of its own (the GET stream) with the error', async () => {
+    const url = await serve((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`event: message\ndata: ${'z'.repeat(2000)}\n\n`);
+    });
+    const response = await fetchLimited(url, { method: 'GET' });
+    await expect(response.text()).rejects.toThrow(OversizedMessageError);
+  });
+});
