@@ -84,29 +84,54 @@ describe('limitedFetch', () => {
     await expect((await post(url, 2)).text()).rejects.toThrow(/over \d+ bytes.*maxResultBytes: 1000/);
   });
 
-  it('answers a POSTed request with the error once an event of its stream is over the limit, after the events before it', async () => {
+  it('passes on whole events, skips an oversized one and answers the POSTed request with the error in its place', async () => {
     const small = 'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress"}\n\n';
     const url = await serve((res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write(small);
+      // 15 + 6 + 1,200 + 2 = 1,223 bytes; no id at either end, so the POST's is used.
       res.write(`event: message\ndata: ${'z'.repeat(600)}`);
-      setTimeout(() => res.end('z'.repeat(600) + '\n\n'), 20);
+      setTimeout(() => res.end('z'.repeat(600) + '\n\n' + small), 20);
     });
     const seen = await events(await post(url, 7));
+    expect(seen).toHaveLength(3); // the oversized event is not passed on, not even cut short
     expect(seen[0]!.data).toContain('notifications/progress');
-    // The cut-short event (the SDK's parser reports it as unparsable), then the answer.
-    const answer = JSON.parse(seen.at(-1)!.data) as { id: number; error: { code: number; message: string } };
-    expect(answer.id).toBe(7);
-    expect(answer.error.code).toBe(-32603);
-    expect(answer.error.message).toContain('gateway.maxResultBytes: 1000');
+    expect(JSON.parse(seen[1]!.data)).toEqual({
+      jsonrpc: '2.0',
+      id: 7,
+      error: {
+        code: -32603,
+        message:
+          "the upstream's result is over 1223 bytes, more than the gateway accepts (gateway.maxResultBytes: 1000)",
+      },
+    });
+    expect(seen[2]!.data).toContain('notifications/progress');
   });
 
-  it('fails a stream that answers no request of its own (the GET stream) with the error', async () => {
+  it("answers the request an oversized event on the GET stream was for (its id read off the event's end), and reads on", async () => {
+    const skipped: number[] = [];
+    const fetchLogged = limitedFetch(LIMIT, (bytes) => skipped.push(bytes));
+    const answer = JSON.stringify({
+      result: { content: [{ type: 'text', text: 'z'.repeat(2000) }] },
+      jsonrpc: '2.0',
+      id: 42,
+    });
     const url = await serve((res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.end(`event: message\ndata: ${'z'.repeat(2000)}\n\n`);
+      // CRLF line ends, in small pieces.
+      const text = `event: message\r\ndata: ${answer}\r\n\r\nevent: message\r\ndata: {"jsonrpc":"2.0","id":43,"result":{}}\r\n\r\n`;
+      for (let i = 0; i < text.length; i += 100) res.write(text.slice(i, i + 100));
+      res.end();
     });
-    const response = await fetchLimited(url, { method: 'GET' });
-    await expect(response.text()).rejects.toThrow(OversizedMessageError);
+    const seen = await events(await fetchLogged(url, { method: 'GET' }));
+    expect(seen.map((e) => JSON.parse(e.data) as unknown)).toEqual([
+      {
+        jsonrpc: '2.0',
+        id: 42,
+        error: { code: -32603, message: expect.stringContaining('maxResultBytes: 1000') as string },
+      },
+      { jsonrpc: '2.0', id: 43, result: {} },
+    ]);
+    expect(skipped).toEqual([Buffer.byteLength(`event: message\r\ndata: ${answer}\r\n\r\n`)]);
   });
 });

@@ -3,21 +3,12 @@ import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { LineWriter } from '../line-writer.js';
 import type { Logger } from '../observability/index.js';
+import { findId } from './message-limit.js';
 
 /** Bytes kept of each end of an oversized line: enough to find its JSON-RPC id. */
 const EDGE_BYTES = 256;
 /** How many of the child's last stderr lines are kept to explain a failed start. */
 const STDERR_TAIL = 20;
-
-const ID = String.raw`("(?:[^"\\]|\\.)*"|-?\d+)`;
-const ID_FIRST = new RegExp(String.raw`^\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*` + ID);
-const ID_LAST = new RegExp(String.raw`"id"\s*:\s*` + ID + String.raw`\s*\}\s*$`);
-
-/** The JSON-RPC id of a message seen only by its ends: at the start or at the very end. */
-export function findId(head: string, tail: string): string | number | undefined {
-  const match = ID_FIRST.exec(head) ?? ID_LAST.exec(tail);
-  return match ? (JSON.parse(match[1]!) as string | number) : undefined;
-}
 
 export interface StdioSpawnOptions {
   command: string;

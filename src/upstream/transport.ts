@@ -35,7 +35,9 @@ export function createTransport(
   const url = new URL(config.url);
   const headers = config.headers;
   // Bodies and events over gateway.maxResultBytes are not read on (message-limit.ts).
-  const limited = limitedFetch(limits.maxMessageBytes);
+  const limited = limitedFetch(limits.maxMessageBytes, (bytes) =>
+    log.warn('skipped an oversized message', { bytes, limit: limits.maxMessageBytes }),
+  );
   if (config.type === 'sse') {
     // The SSE GET is made by the EventSource, which takes its headers from a custom fetch.
     const fetchWithHeaders: typeof fetch = (input, init) =>

@@ -12,7 +12,8 @@ import { waitFor } from '../helpers/wait.js';
  * error naming the limit (the gateway does not hold it), the call's audit row says so,
  * and the connection keeps serving. Over stdio the limit is on a line; over streamable
  * HTTP on a JSON body or an SSE event, on the relay's own path (direct-http.ts) and on
- * the SDK transport's (SWITCHBOARD_FAST_PATH=off).
+ * the SDK transport's (SWITCHBOARD_FAST_PATH=off); over legacy SSE on an event of the
+ * session's stream.
  */
 const LIMIT = 64 * 1024;
 const HUGE = 'x'.repeat(LIMIT + 10_000);
@@ -28,12 +29,14 @@ describe.each([
   let client: TestClient;
 
   beforeAll(async () => {
-    const streamable = await startEverythingHttp('streamableHttp');
+    const [streamable, legacy] = await Promise.all([startEverythingHttp('streamableHttp'), startEverythingHttp('sse')]);
     writePolicy(dir, 'default', { allow: ['*'] });
     const config = writeConfig(dir, {
       mcpServers: {
         local: { command: 'node', args: [EVERYTHING, 'stdio'] },
         remote: { type: 'http', url: streamable.url },
+        // Legacy SSE: answers come on the session's one GET stream, the request's id is read off the event.
+        old: { type: 'sse', url: legacy.url },
       },
       gateway: { maxResultBytes: LIMIT },
     });
@@ -46,7 +49,7 @@ describe.each([
     });
     await waitFor('both upstreams', async () => {
       const names = (await client.listTools()).map((t) => t.name);
-      return names.includes('local__echo') && names.includes('remote__echo');
+      return ['local__echo', 'remote__echo', 'old__echo'].every((name) => names.includes(name));
     });
   }, 60_000);
   afterAll(() => client?.close());
@@ -65,7 +68,7 @@ describe.each([
     });
   }
 
-  it.each(['local', 'remote'])(
+  it.each(['local', 'remote', 'old'])(
     '%s: the call fails naming the limit, is audited, and the next call works',
     async (server) => {
       const error = await client.callTool(`${server}__echo`, { message: HUGE }).catch((e: unknown) => e);
