@@ -50,7 +50,7 @@ async function post(url: URL, signal: AbortSignal, limit = 1024 * 1024) {
     transport,
     url,
     { authorization: 'Bearer configured' },
-    limit,
+    { maxMessageBytes: limit },
   )(request, signal, (m) => delivered.push(m));
   return { done, delivered };
 }
@@ -130,15 +130,34 @@ describe('streamablePost', () => {
   it('passes on the events before an oversized SSE event, then answers with an error naming the limit', async () => {
     const url = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      // One chunk: the progress event and the start of the oversized answer.
-      res.write(event(progress) + event(big).slice(0, 3000));
-      setTimeout(() => res.end(event(big).slice(3000)), 20);
+      // One chunk: the progress event and the whole oversized answer.
+      res.end(event(progress) + event(big));
     });
     const { done, delivered } = await post(url, AbortSignal.timeout(5_000), LIMIT);
     await done;
     expect(delivered).toHaveLength(2);
     expect(delivered[0]).toEqual(progress);
     expect((delivered[1] as { error: { message: string } }).error.message).toContain('gateway.maxResultBytes: 4096');
+  });
+
+  it("skips an oversized request or notification of the server's and reads on to the answer", async () => {
+    const question = { method: 'sampling/createMessage', params: { text: 'q'.repeat(LIMIT) }, jsonrpc: '2.0', id: 0 };
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(event(question).slice(0, 1000));
+      setTimeout(() => res.end(event(question).slice(1000) + event(answer)), 20);
+    });
+    const { done, delivered } = await post(url, AbortSignal.timeout(5_000), LIMIT);
+    await done;
+    expect(delivered).toEqual([answer]); // not an error for id 0, nor for the call
+  });
+
+  it("reads no more than a glimpse of an error's body", async () => {
+    const url = await serve((_req, res) => res.writeHead(500).end('e'.repeat(1024 * 1024)));
+    const { done } = await post(url, AbortSignal.timeout(5_000));
+    const error = (await done.catch((e: unknown) => e)) as SdkHttpError;
+    expect(error.status).toBe(500);
+    expect(error.message.length).toBeLessThanOrEqual('Error POSTing to endpoint: '.length + 64 * 1024);
   });
 
   it('measures each SSE event on its own: many events within the limit add up to more without harm', async () => {

@@ -8,7 +8,13 @@ import {
   type StreamableHTTPClientTransport,
 } from '@modelcontextprotocol/client';
 import { pooledFetch, type ProviderFetch, type ProviderResponse } from '../http-client.js';
-import { declaredLength, EventSize, oversizedMessage, OversizedMessageError } from './message-limit.js';
+import {
+  declaredLength,
+  EventScanner,
+  oversizedMessage,
+  OversizedMessageError,
+  type SkippedEvent,
+} from './message-limit.js';
 
 /**
  * Sends one request and hands every message of its answer to `deliver` (the response,
@@ -32,6 +38,9 @@ export type Post = ((
 const MAX_RESUMES = 2;
 const RESUME_DELAY_MS = 1_000;
 
+/** What is read of a body only glanced at (an error's text) or not wanted (a 202's). */
+const GLIMPSE_BYTES = 64 * 1024;
+
 const mediaType = (value: string | null) => value?.split(';')[0]!.trim().toLowerCase();
 
 /**
@@ -50,15 +59,19 @@ const mediaType = (value: string | null) => value?.split(';')[0]!.trim().toLower
  * fails the request at once, rather than leaving it to the upstream's timeout.
  *
  * A JSON answer or an SSE event over `maxMessageBytes` (gateway.maxResultBytes) is not
- * read further: the request gets an error naming the limit, as over stdio.
+ * read further: the request gets an error naming the limit, as over stdio. An oversized
+ * event that is a request or a notification of the server's is skipped (and reported
+ * to `onSkipped`, as every oversized message is) and the stream read on. Other bodies
+ * (an error's text, a 202's) are read up to GLIMPSE_BYTES.
  */
 export function streamablePost(
   transport: StreamableHTTPClientTransport,
   url: URL,
   configured: Record<string, string>,
-  maxMessageBytes: number,
+  limits: { maxMessageBytes: number; onSkipped?: (bytes: number) => void },
   fetch: ProviderFetch = pooledFetch,
 ): Post {
+  const { maxMessageBytes, onSkipped } = limits;
   const headers: Record<string, string> = { ...configured };
   if (transport.sessionId) headers['mcp-session-id'] = transport.sessionId;
   if (transport.protocolVersion) headers['mcp-protocol-version'] = transport.protocolVersion;
@@ -69,7 +82,7 @@ export function streamablePost(
   const read = async (response: ProviderResponse, take: (value: unknown) => void, signal: AbortSignal) => {
     reading.add(response);
     try {
-      return await readStream(response, take, signal, maxMessageBytes);
+      return await readStream(response, take, signal, maxMessageBytes, onSkipped);
     } finally {
       reading.delete(response);
     }
@@ -88,7 +101,8 @@ export function streamablePost(
     };
     // Answers the request with the error, once a message of its answer is over the limit.
     const oversized = (bytes: number) => {
-      transport.onerror?.(new OversizedMessageError(bytes, maxMessageBytes));
+      if (onSkipped) onSkipped(bytes);
+      else transport.onerror?.(new OversizedMessageError(bytes, maxMessageBytes));
       take({ jsonrpc: '2.0', id, error: { code: -32603, message: oversizedMessage(bytes, maxMessageBytes) } });
     };
     // Never sent twice: the upstream may have read it before a kept-alive socket dropped.
@@ -100,14 +114,14 @@ export function streamablePost(
       retryStale: false,
     });
     if (!response.ok) {
-      const text = await response.text().catch(() => null);
+      const text = await glimpse(response);
       throw new SdkHttpError(SdkErrorCode.ClientHttpNotImplemented, `Error POSTing to endpoint: ${text}`, {
         status: response.status,
         text,
       });
     }
     // Accepted: the answer will come on the session's GET stream (the transport's).
-    if (response.status === 202) return void (await response.text().catch(() => undefined));
+    if (response.status === 202) return void (await glimpse(response));
     const type = mediaType(response.headers.get('content-type'));
     if (type === 'application/json') {
       const text = await readJson(response, maxMessageBytes, signal);
@@ -126,7 +140,7 @@ export function streamablePost(
           signal,
         });
         if (!again.ok || mediaType(again.headers.get('content-type')) !== 'text/event-stream') {
-          await again.text().catch(() => undefined);
+          await glimpse(again);
           failed++;
           continue;
         }
@@ -137,7 +151,7 @@ export function streamablePost(
       }
       if (!answered && stream.error) throw new Error(`the response stream broke: ${stream.error}`);
     } else {
-      await response.text().catch(() => undefined);
+      await glimpse(response);
       throw new SdkError(SdkErrorCode.ClientHttpUnexpectedContent, `Unexpected content type: ${type}`, {
         contentType: type,
       });
@@ -185,18 +199,37 @@ interface StreamSeen {
 }
 
 /**
+ * Up to GLIMPSE_BYTES of a body, as text (`null` when reading it failed); the rest is
+ * not read, and leaving it unread closes the connection.
+ */
+async function glimpse(response: ProviderResponse): Promise<string | null> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of response.body ?? []) {
+      chunks.push(chunk);
+      total += chunk.byteLength;
+      if (total >= GLIMPSE_BYTES) break; // leaving the loop ends the body
+    }
+  } catch {
+    return null;
+  }
+  return Buffer.concat(chunks, total).subarray(0, GLIMPSE_BYTES).toString('utf8');
+}
+
+/**
  * Reads one SSE response to its end, handing each `message` event's JSON to `take`. A
  * stream that breaks returns what it saw (to be resumed); an abort throws. An event over
- * `limit` ends the reading.
+ * `limit` that answers (not a request or notification of the server's) ends the reading.
  */
 async function readStream(
   response: ProviderResponse,
   take: (value: unknown) => void,
   signal: AbortSignal,
   limit: number,
+  onSkipped: ((bytes: number) => void) | undefined,
 ): Promise<StreamSeen> {
   const seen: StreamSeen = { events: 0 };
-  const size = new EventSize(limit);
   const parser = createParser({
     onEvent: (event) => {
       seen.events++;
@@ -213,15 +246,18 @@ async function readStream(
     onRetry: (ms) => (seen.retryMs = ms),
   });
   const decoder = new TextDecoder();
+  const scanner = new EventScanner(limit);
+  const events: (Uint8Array | SkippedEvent)[] = [];
   try {
     for await (const chunk of response.body ?? []) {
-      if (size.add(chunk)) {
-        // The events before the oversized one are read; the stream is left there.
-        parser.feed(decoder.decode(chunk.subarray(0, size.eventStart)));
-        seen.oversized = size.bytes;
-        break; // leaving the loop ends the body
+      scanner.push(chunk, events);
+      for (const event of events) {
+        if (event instanceof Uint8Array) parser.feed(decoder.decode(event, { stream: true }));
+        else if (event.request) onSkipped?.(event.bytes);
+        else seen.oversized ??= event.bytes;
       }
-      parser.feed(decoder.decode(chunk, { stream: true }));
+      events.length = 0;
+      if (seen.oversized !== undefined) break; // leaving the loop ends the body
     }
   } catch (error) {
     if (signal.aborted) throw signal.reason;

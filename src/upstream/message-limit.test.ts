@@ -1,31 +1,51 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventSize, limitedFetch, OversizedMessageError } from './message-limit.js';
+import { EventScanner, limitedFetch, OversizedMessageError, type SkippedEvent } from './message-limit.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
-describe('EventSize', () => {
-  it('measures each event on its own, across chunks, with LF or CRLF line ends', () => {
-    const size = new EventSize(20);
-    expect(size.add(bytes('data: 0123456789\n'))).toBe(false); // 17 bytes of an event under way
-    expect(size.bytes).toBe(17);
-    expect(size.add(bytes('\n'))).toBe(false); // the blank line ends it
-    expect(size.bytes).toBe(0);
-    expect(size.eventStart).toBe(1);
-    // A CRLF blank line split between two chunks.
-    expect(size.add(bytes('data: 0123456789\r\n\r'))).toBe(false);
-    expect(size.add(bytes('\ndata: 01'))).toBe(false);
-    expect(size.bytes).toBe(8);
-    expect(size.eventStart).toBe(1);
-    expect(size.add(bytes('23456789012345'))).toBe(true); // 22 bytes: over 20
+/** What a scanner makes of these chunks: the events passed on (as text) and those skipped. */
+function scan(limit: number, chunks: string[]) {
+  const scanner = new EventScanner(limit);
+  const out: (Uint8Array | SkippedEvent)[] = [];
+  for (const chunk of chunks) scanner.push(bytes(chunk), out);
+  return out.map((item) => (item instanceof Uint8Array ? new TextDecoder().decode(item) : item));
+}
+
+describe('EventScanner', () => {
+  it('passes on whole events only, across chunks, with LF or CRLF line ends (a CRLF split between chunks too)', () => {
+    expect(scan(100, ['data: a\n', '\ndata: b', '\r\n\r', '', '\ndata: c\n'])).toEqual([
+      'data: a\n\n',
+      'data: b\r\n\r\n',
+    ]);
   });
 
-  it('finds an oversized event inside one chunk, after complete ones', () => {
-    const size = new EventSize(20);
-    expect(size.add(bytes('data: a\n\ndata: b\n\ndata: 0123456789012345678\n\n'))).toBe(true);
-    expect(size.eventStart).toBe(18); // the oversized event starts after the two small ones
+  it('skips an oversized event, even inside one chunk between others, and reads its id off either end', () => {
+    const answer = JSON.stringify({ result: { text: 'x'.repeat(50) }, jsonrpc: '2.0', id: 'sb1-9' });
+    const first = JSON.stringify({ jsonrpc: '2.0', id: 7, result: { text: 'y'.repeat(50) } });
+    expect(scan(40, [`data: a\n\ndata: ${answer}\n\ndata: ${first}\n\ndata: b\n\n`])).toEqual([
+      'data: a\n\n',
+      { bytes: 8 + answer.length, request: false, id: 'sb1-9' },
+      { bytes: 8 + first.length, request: false, id: 7 },
+      'data: b\n\n',
+    ]);
+  });
+
+  it("tells a request or notification of the server's from an answer", () => {
+    const request = JSON.stringify({ method: 'roots/list', params: { x: 'z'.repeat(50) }, jsonrpc: '2.0', id: 0 });
+    const other = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'sampling/createMessage',
+      params: { x: 'z'.repeat(50) },
+    });
+    expect(scan(40, [`data: ${request}\n\n`, `data: ${other}\n\n`])).toEqual([
+      { bytes: 8 + request.length, request: true, id: 0 },
+      { bytes: 8 + other.length, request: true, id: 3 },
+    ]);
   });
 });
 
@@ -70,6 +90,20 @@ describe('limitedFetch', () => {
     );
   });
 
+  it('measures a compressed body as fetch unpacks it, not by its declared (packed) length', async () => {
+    const packed = gzipSync('x'.repeat(5000));
+    const url = await serve((res) =>
+      res
+        .writeHead(200, {
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+          'content-length': packed.length,
+        })
+        .end(packed),
+    );
+    await expect((await post(url, 1)).text()).rejects.toThrow(/maxResultBytes: 1000/);
+  });
+
   it('passes a body within the limit untouched, and fails a chunked one once it is over', async () => {
     const url = await serve((res, body) => {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -106,6 +140,16 @@ describe('limitedFetch', () => {
       },
     });
     expect(seen[2]!.data).toContain('notifications/progress');
+  });
+
+  it("drops an oversized request or notification of the server's without answering anything", async () => {
+    const url = await serve((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`event: message\ndata: {"method":"notifications/message","params":{"data":"${'z'.repeat(2000)}"}}\n\n`);
+      res.end('event: message\ndata: {"jsonrpc":"2.0","id":7,"result":{}}\n\n');
+    });
+    const seen = await events(await post(url, 7));
+    expect(seen.map((e) => JSON.parse(e.data) as unknown)).toEqual([{ jsonrpc: '2.0', id: 7, result: {} }]);
   });
 
   it("answers the request an oversized event on the GET stream was for (its id read off the event's end), and reads on", async () => {

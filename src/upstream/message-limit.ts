@@ -19,58 +19,28 @@ const ID = String.raw`("(?:[^"\\]|\\.)*"|-?\d+)`;
 const ID_FIRST = new RegExp(String.raw`^\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*` + ID);
 const ID_LAST = new RegExp(String.raw`"id"\s*:\s*` + ID + String.raw`\s*\}\s*$`);
 
+const METHOD_FIRST = new RegExp(
+  String.raw`^\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?(?:"id"\s*:\s*` + ID + String.raw`\s*,\s*)?"method"\s*:`,
+);
+
 /** The JSON-RPC id of a message seen only by its ends: at the start or at the very end. */
 export function findId(head: string, tail: string): string | number | undefined {
   const match = ID_FIRST.exec(head) ?? ID_LAST.exec(tail);
   return match ? (JSON.parse(match[1]!) as string | number) : undefined;
 }
 
+/**
+ * The message's start shows a request or a notification (`method` comes first, after
+ * `jsonrpc` and `id` at most: how the SDKs write them), not a response. An oversized one
+ * is dropped without answering anything: its id, if any, is the sender's own numbering,
+ * not one of the requests sent to it.
+ */
+export function isMethodHead(head: string): boolean {
+  return METHOD_FIRST.test(head);
+}
+
 const LF = 10;
 const CR = 13;
-
-/**
- * Measures the SSE event being read as its chunks arrive. An event ends at a blank line
- * (`\n\n` or `\r\n\r\n`); a stream that ends its lines with a lone `\r`, which no MCP SDK
- * does, counts as one long event. Comments and fields other than `data` count too: the
- * limit is on what the gateway would have to hold.
- */
-export class EventSize {
-  /** Bytes of the event under way. */
-  bytes = 0;
-  /** Where, in the chunk last added, the event under way began (0: in an earlier chunk). */
-  eventStart = 0;
-  /** Bytes of the current line, not counting a CR before its LF. */
-  private lineBytes = 0;
-  /** The previous chunk ended in a CR (the LF of a CRLF may start this one). */
-  private pendingCr = false;
-
-  constructor(readonly limit: number) {}
-
-  /** Counts the next chunk of the stream; true once the event under way is over the limit. */
-  add(chunk: Uint8Array): boolean {
-    let pos = 0;
-    this.eventStart = 0;
-    for (;;) {
-      const lf = chunk.indexOf(LF, pos);
-      const end = lf === -1 ? chunk.length : lf;
-      let content = end - pos;
-      if (lf !== -1 && content > 0 && chunk[end - 1] === CR) content--;
-      if (lf === pos && this.pendingCr) this.lineBytes--;
-      this.pendingCr = lf === -1 && end > pos && chunk[end - 1] === CR;
-      this.lineBytes += content;
-      this.bytes += end - pos + (lf === -1 ? 0 : 1);
-      if (this.bytes > this.limit) return true;
-      if (lf === -1) return false;
-      if (this.lineBytes <= 0) {
-        // A blank line: the event is complete.
-        this.bytes = 0;
-        this.eventStart = lf + 1;
-      }
-      this.lineBytes = 0;
-      pos = lf + 1;
-    }
-  }
-}
 
 /**
  * The declared length of a body, when the server sent one; a body that declares more
@@ -99,9 +69,12 @@ const EDGE_BYTES = 256;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-/** An event over the limit, skipped: its size, and the id of the request it answered if either end showed it. */
+/** An event over the limit, skipped. */
 export interface SkippedEvent {
   bytes: number;
+  /** The message was a request or a notification (see isMethodHead), not an answer. */
+  request: boolean;
+  /** The id either end of its data showed. */
   id: string | number | undefined;
 }
 
@@ -123,6 +96,7 @@ export class EventScanner {
 
   /** The next chunk: the whole events it completes (to pass on, in order) and the events skipped. */
   push(chunk: Uint8Array, out: (Uint8Array | SkippedEvent)[]): void {
+    if (chunk.length === 0) return; // (it would lose a CR waiting for its LF)
     let start = 0; // where the event under way begins in this chunk
     let pos = 0;
     for (;;) {
@@ -184,7 +158,7 @@ export class EventScanner {
   private skipped(): SkippedEvent {
     const { bytes, head, tail } = this.skipping!;
     this.skipping = undefined;
-    return { bytes, id: findId(head, tail) };
+    return { bytes, request: isMethodHead(head), id: findId(head, tail) };
   }
 }
 
@@ -193,9 +167,9 @@ export class EventScanner {
  * `limit`. A body that is not an event stream fails once it is over (at once, when its
  * declared length already is), so the SDK's request fails with the error. In an event
  * stream an event over the limit is skipped (see EventScanner) and reported to
- * `onSkipped`; the request it answered (its id read off the event's ends, or else the
- * request the POST carried) is answered with the error as an event in its place, so the
- * call fails at once and the stream goes on.
+ * `onSkipped`; when it was an answer, the request it answered (its id read off the
+ * event's ends, or else the request the POST carried) is answered with the error as an
+ * event in its place, so the call fails at once, and the stream goes on.
  */
 export function limitedFetch(
   limit: number,
@@ -207,7 +181,9 @@ export function limitedFetch(
     const body = response.body;
     if (!body) return response;
     const sse = (response.headers.get('content-type') ?? '').toLowerCase().includes('text/event-stream');
-    if (!sse) {
+    // fetch unpacks a compressed body, and its declared length is the packed one.
+    const encoding = response.headers.get('content-encoding');
+    if (!sse && (encoding === null || encoding.toLowerCase() === 'identity')) {
       const length = declaredLength(response.headers.get('content-length'));
       if (length !== undefined && length <= limit) return response;
       if (length !== undefined) {
@@ -215,7 +191,7 @@ export function limitedFetch(
         throw new OversizedMessageError(length, limit);
       }
     }
-    const measured = sse ? measuredEvents(body, limit, requestIdOf(init?.body), onSkipped) : measuredBody(body, limit);
+    const measured = sse ? measuredEvents(body, limit, init?.body, onSkipped) : measuredBody(body, limit);
     return new Response(measured, {
       status: response.status,
       statusText: response.statusText,
@@ -243,7 +219,7 @@ function measuredBody(body: ReadableStream<Uint8Array>, limit: number): Readable
 function measuredEvents(
   body: ReadableStream<Uint8Array>,
   limit: number,
-  requestId: string | number | undefined,
+  posted: unknown,
   onSkipped: (bytes: number) => void,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
@@ -263,7 +239,8 @@ function measuredEvents(
           continue;
         }
         onSkipped(item.bytes);
-        const id = item.id ?? requestId;
+        if (item.request) continue;
+        const id = item.id ?? requestIdOf(posted);
         if (id === undefined) continue;
         const error = { code: -32603, message: oversizedMessage(item.bytes, limit) };
         controller.enqueue(

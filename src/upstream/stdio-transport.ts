@@ -3,7 +3,7 @@ import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { LineWriter } from '../line-writer.js';
 import type { Logger } from '../observability/index.js';
-import { findId } from './message-limit.js';
+import { findId, isMethodHead, oversizedMessage } from './message-limit.js';
 
 /** Bytes kept of each end of an oversized line: enough to find its JSON-RPC id. */
 const EDGE_BYTES = 256;
@@ -126,10 +126,17 @@ export class StdioUpstreamTransport implements Transport {
   }
 
   private onStdout(chunk: string): void {
-    if (this.oversized) {
-      this.skipOversized(chunk);
-      return;
-    }
+    // A loop rather than recursion: one chunk may hold many lines over the limit.
+    let rest: string | undefined = chunk;
+    while (rest !== undefined) rest = this.oversized ? this.skipOversized(rest) : this.readLines(rest);
+  }
+
+  /**
+   * Adds a chunk to the line under way and hands on the lines it completes. Returns
+   * what follows once a line turns out to be over the limit (it is being skipped now),
+   * or `undefined` when the chunk is used up.
+   */
+  private readLines(chunk: string): string | undefined {
     this.buffer += chunk;
     const limit = this.options.maxMessageBytes;
     let newline = this.buffer.indexOf('\n');
@@ -141,44 +148,43 @@ export class StdioUpstreamTransport implements Transport {
       this.onLine(text);
       newline = this.buffer.indexOf('\n');
     }
-    if (this.buffer.length > limit) this.startSkipping(this.buffer.length);
+    return this.buffer.length > limit ? this.startSkipping(this.buffer.length) : undefined;
   }
 
-  /** The buffered line (`length` long so far) is over the limit: skip it, keeping its ends. */
-  private startSkipping(length: number): void {
+  /** The buffered line (`length` long so far) is over the limit: keeps its start, returns the rest to skip. */
+  private startSkipping(length: number): string {
     const rest = this.buffer;
     const head = Math.min(EDGE_BYTES, length);
     this.buffer = '';
     this.oversized = { head: rest.slice(0, head), tail: '', bytes: 0 };
-    this.skipOversized(rest.slice(head));
+    return rest.slice(head);
   }
 
   /**
-   * Consumes a message too large to keep, remembering only its two ends, then answers
-   * the request it belonged to with an error (its id is near one end of the line).
+   * Consumes a message too large to keep, remembering only its two ends. Once it ends,
+   * the request it answered gets an error (its id is near one end of the line; a request
+   * or notification of the server's answers nothing and is only dropped), and what
+   * follows it is returned; `undefined` while it goes on.
    */
-  private skipOversized(chunk: string): void {
+  private skipOversized(chunk: string): string | undefined {
     const state = this.oversized!;
     const newline = chunk.indexOf('\n');
     const part = newline === -1 ? chunk : chunk.slice(0, newline);
     state.bytes += part.length;
     state.tail = (state.tail + part).slice(-EDGE_BYTES);
-    if (newline === -1) return;
+    if (newline === -1) return undefined;
     this.oversized = undefined;
     const size = state.bytes + state.head.length;
-    const id = findId(state.head, state.tail);
+    const id = isMethodHead(state.head) ? undefined : findId(state.head, state.tail);
     this.log.warn('skipped an oversized message', { bytes: size, limit: this.options.maxMessageBytes });
     if (id !== undefined) {
       this.onmessage?.({
         jsonrpc: '2.0',
         id,
-        error: {
-          code: -32603,
-          message: `the upstream's result is over ${size} bytes, more than the gateway accepts (gateway.maxResultBytes: ${this.options.maxMessageBytes})`,
-        },
+        error: { code: -32603, message: oversizedMessage(size, this.options.maxMessageBytes) },
       });
     }
-    this.onStdout(chunk.slice(newline + 1));
+    return chunk.slice(newline + 1);
   }
 
   private onLine(text: string): void {

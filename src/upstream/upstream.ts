@@ -201,12 +201,11 @@ export class Upstream {
     if (client.getProtocolEra() !== 'legacy' || process.env.SWITCHBOARD_FAST_PATH === 'off') return undefined;
     if (transport instanceof StdioUpstreamTransport) return new DirectRequests(transport, `sb${this.id}-`);
     if (transport instanceof StreamableHTTPClientTransport && 'url' in this.config) {
-      const post = streamablePost(
-        transport,
-        new URL(this.config.url),
-        this.config.headers,
-        this.options.maxMessageBytes,
-      );
+      const limit = this.options.maxMessageBytes;
+      const post = streamablePost(transport, new URL(this.config.url), this.config.headers, {
+        maxMessageBytes: limit,
+        onSkipped: (bytes) => this.log.warn('skipped an oversized message', { bytes, limit }),
+      });
       return new DirectRequests(transport, `sb${this.id}-`, post);
     }
     return undefined;
