@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { interpolate, type InterpolationIssue } from '../config/interpolate.js';
@@ -132,7 +132,8 @@ export class PolicyStore {
    * stored digest in constant time, so timing says nothing about how close a guess was.
    */
   agentForToken(token: string): string | undefined {
-    const digest = createHash('sha256').update(token).digest();
+    // The one-shot hash (no Hash object): this runs on every request that carries a token.
+    const digest = hash('sha256', token, 'buffer');
     let found: string | undefined;
     for (const policy of this.policies.values()) {
       for (const candidate of policy.tokenDigests) {
