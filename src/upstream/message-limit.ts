@@ -64,8 +64,8 @@ function requestIdOf(body: unknown): string | number | undefined {
   }
 }
 
-/** How much of each end of a skipped event is kept, to find its request's id. */
-const EDGE_BYTES = 256;
+/** How much of each end of a skipped message is kept, to find its request's id (stdio too). */
+export const EDGE_BYTES = 256;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 

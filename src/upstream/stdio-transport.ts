@@ -3,10 +3,8 @@ import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { LineWriter } from '../line-writer.js';
 import type { Logger } from '../observability/index.js';
-import { findId, isMethodHead, oversizedMessage } from './message-limit.js';
+import { EDGE_BYTES, findId, isMethodHead, oversizedMessage } from './message-limit.js';
 
-/** Bytes kept of each end of an oversized line: enough to find its JSON-RPC id. */
-const EDGE_BYTES = 256;
 /** How many of the child's last stderr lines are kept to explain a failed start. */
 const STDERR_TAIL = 20;
 
