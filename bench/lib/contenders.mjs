@@ -231,6 +231,27 @@ export function directHttp(upstream, { connections, sessions }) {
   });
 }
 
+/** The raw HTTP relay (`http-relay.mjs`): the floor of one extra HTTP hop in Node. */
+export async function httpRelay(upstream, { connections, sessions, nodeFlags = [] }) {
+  const logFile = path.join(runDir(), 'http-relay.log');
+  const child = start(
+    NODE,
+    [...nodeFlags, path.join(here, 'http-relay.mjs'), '--port', '0', '--upstream-url', upstream.url],
+    {
+      logFile,
+    },
+  );
+  const port = await portOf(child);
+  return streamableTarget('raw HTTP relay', `http://127.0.0.1:${port}/mcp`, {
+    pid: child.pid,
+    upstreamPid: () => upstream.pid,
+    connections,
+    sessions,
+    close: () => stop(child),
+    extra: { child, logFile },
+  });
+}
+
 export async function switchboardHttp(name, upstream, options, { connections, sessions, nodeFlags = [] }) {
   const dir = switchboardConfig({ servers: { echo: { type: 'http', url: upstream.url } }, ...options });
   const port = await freePort();

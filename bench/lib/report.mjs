@@ -240,6 +240,7 @@ function goalRows(run) {
       '≤ 0.10 ms',
       spread(sb?.addedP50, signed(ms3)),
       refs([
+        ref('raw HTTP relay', rowOf(h.results, 1, 'relay'), (r) => r.addedP50, signed(ms3)),
         ref('bare SDK proxy', rowOf(h.results, 1, 'sdk-proxy'), (r) => r.addedP50, signed(ms3)),
         ref('mcp-hub (SSE)', rowOf(h.results, 1, 'mcp-hub'), (r) => r.addedP50, signed(ms3)),
       ]),
@@ -251,6 +252,7 @@ function goalRows(run) {
       '≥ 80 %',
       spread(sb32?.throughputShare, pct),
       refs([
+        ref('raw HTTP relay', rowOf(h.results, 32, 'relay'), (r) => r.throughputShare, pct),
         ref('bare SDK proxy', rowOf(h.results, 32, 'sdk-proxy'), (r) => r.throughputShare, pct),
         ref('mcp-hub (SSE)', rowOf(h.results, 32, 'mcp-hub'), (r) => r.throughputShare, pct),
         ref(
@@ -379,8 +381,10 @@ export function renderResults(run) {
     out.push('');
     out.push(
       `${h.sessions} sessions (1 in flight uses one), up to ${h.connections} keep-alive connections, one streamable HTTP ` +
-        'echo upstream shared by every contender. mcp-hub serves the legacy SSE transport only: its figures include ' +
-        'a POST and an event on the stream per call.',
+        'echo upstream shared by every contender. The raw HTTP relay forwards each request (method, headers, body) ' +
+        'over keep-alive connections and streams the answer back, understanding nothing: the floor of one extra ' +
+        'HTTP hop in Node. mcp-hub serves the legacy SSE transport only: its figures include a POST and an event ' +
+        'on the stream per call.',
     );
     out.push('');
     out.push(loadTable(h));

@@ -1,9 +1,10 @@
 // Scenarios 2 and 3: streamable HTTP downstream, 1 / 32 / 64 calls in flight over
 // several sessions, all in front of one streamable HTTP echo upstream. Direct calls to
-// the upstream are the baseline; a bare SDK proxy, Switchboard (policy + audit on, and
-// off) and the peer mcp-hub (legacy SSE downstream) run the same workload, alternating.
+// the upstream are the baseline; a raw HTTP relay (the floor of one extra HTTP hop in
+// Node), a bare SDK proxy, Switchboard (policy + audit on, and off) and the peer
+// mcp-hub (legacy SSE downstream) run the same workload, alternating.
 import { readFileSync } from 'node:fs';
-import { directHttp, httpUpstream, mcpHubHttp, sdkProxyHttp, switchboardHttp } from '../lib/contenders.mjs';
+import { directHttp, httpRelay, httpUpstream, mcpHubHttp, sdkProxyHttp, switchboardHttp } from '../lib/contenders.mjs';
 import { compare } from '../lib/compare.mjs';
 import { SWITCHBOARD_VARIANTS } from './stdio.mjs';
 
@@ -25,6 +26,7 @@ export async function run({ params, log }) {
   };
   try {
     await add('direct', () => directHttp(upstream, shape));
+    await add('relay', () => httpRelay(upstream, shape));
     await add('sdk-proxy', () => sdkProxyHttp(upstream, shape));
     for (const v of [SWITCHBOARD_VARIANTS[0], SWITCHBOARD_VARIANTS[2]]) {
       await add(v.key, () => switchboardHttp(v.name, upstream, v.options, shape));
