@@ -216,3 +216,27 @@ export function readBody(req: IncomingMessage, max: number): Promise<string | un
     req.once('error', reject);
   });
 }
+
+/**
+ * Whether `text`, valid JSON (parsed already), nests arrays and objects more than `max`
+ * deep. Used on POST bodies before anything serialises them again: V8 parses any depth,
+ * but `JSON.stringify` throws (a stack overflow) at a few thousand levels. Valid JSON no
+ * longer than `2 * max` cannot nest that deep, so a typical request is not scanned.
+ */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  if (text.length <= 2 * max) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // a backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}

@@ -180,6 +180,55 @@ describe('SIGTERM with calls in flight', () => {
   });
 });
 
+describe('the HTTP front door and deeply nested bodies', () => {
+  const dir = tempDir();
+  const config = writeConfig(dir, { mcpServers: { everything: { command: 'node', args: [EVERYTHING, 'stdio'] } } });
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const call = (depth: number) =>
+    `{"jsonrpc":"2.0","id":"deep","method":"tools/call","params":{"name":"everything__echo","arguments":{"message":"x","a":${'['.repeat(depth)}1${']'.repeat(depth)}}}}`;
+  const refusal = {
+    jsonrpc: '2.0',
+    error: { code: -32600, message: 'Invalid Request: the request body nests deeper than 1000 levels' },
+    id: 'deep',
+  };
+
+  // V8 parses any depth, but serialising such a body again (for the SDK's web Request, or
+  // for the upstream) overflows the stack: it was answered 500 after being parsed.
+  it('refuses a body nested deeper than 1000 levels with 400, with or without a session', async () => {
+    const { url } = await startGatewayHttp(config);
+    for (const depth of [2_000, 12_000]) {
+      const response = await fetch(url, { method: 'POST', headers, body: call(depth) });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual(refusal);
+    }
+    const opened = await fetch(url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      }),
+    });
+    const session = {
+      ...headers,
+      'mcp-session-id': opened.headers.get('mcp-session-id')!,
+      'mcp-protocol-version': '2025-11-25',
+    };
+    await opened.body?.cancel();
+    const initialized = JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    expect((await fetch(url, { method: 'POST', headers: session, body: initialized })).status).toBe(202);
+    const deep = await fetch(url, { method: 'POST', headers: session, body: call(5_000) });
+    expect(deep.status).toBe(400);
+    expect(await deep.json()).toEqual(refusal);
+    // Within the limit, the call goes through (the echo tool ignores the extra argument).
+    const fine = await fetch(url, { method: 'POST', headers: session, body: call(900) });
+    expect(fine.status).toBe(200);
+    expect(await fine.text()).toContain('Echo: x');
+  });
+});
+
 describe('the HTTP front door under hostile clients', () => {
   const dir = tempDir();
   const config = writeConfig(dir, {
@@ -193,6 +242,11 @@ describe('the HTTP front door under hostile clients', () => {
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(10_000) } });
     const response = await fetch(url, { method: 'POST', headers, body });
     expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({
+      jsonrpc: '2.0',
+      error: { code: -32000, message: 'Payload Too Large: Request body must not exceed 2048 bytes' },
+      id: null,
+    });
   });
 
   it('drops a client that sends its headers too slowly', async () => {

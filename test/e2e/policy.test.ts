@@ -103,6 +103,9 @@ describe('identity over HTTP', () => {
     });
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    // Who asks is checked before the body is parsed: 401, not a parse error.
+    const malformed = await fetch(url, { method: 'POST', headers, body: '{"jsonrpc": "2.0", ' });
+    expect(malformed.status).toBe(401);
     await expect(connectClient('v1', { url })).rejects.toThrow();
   });
 
