@@ -12,6 +12,7 @@ import { Pool, Client } from 'undici';
 import { isEcho, withTimeout } from './stdio-client.mjs';
 
 const PROTOCOL = '2025-11-25';
+const MODERN = '2026-07-28';
 const INIT = {
   protocolVersion: PROTOCOL,
   capabilities: {},
@@ -90,6 +91,33 @@ export class StreamableHttp {
       const reply = await this.post('{"jsonrpc":"2.0","id":' + id + tail, headers);
       const ok = reply.status === 200 && isEcho(parseReply(reply.text, reply.headers['content-type'], id), text);
       // The first wrong answer is kept, so that a load run can say what went wrong.
+      if (!ok) this.firstFailure ??= { status: reply.status, body: reply.text.slice(0, 500) };
+      return ok;
+    };
+  }
+
+  /**
+   * A 2026-07-28 client's call: no session, the per-request `_meta` envelope in the body
+   * and the standard headers (MCP-Protocol-Version, Mcp-Method, Mcp-Name), as the SDK's
+   * v2 client sends them.
+   */
+  modernEchoCaller(tool, text = 'hello') {
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': MODERN,
+      'io.modelcontextprotocol/clientCapabilities': {},
+      'io.modelcontextprotocol/clientInfo': INIT.clientInfo,
+    };
+    const tail = `,"method":"tools/call","params":${JSON.stringify({ name: tool, arguments: { text }, _meta: meta })}}`;
+    const headers = {
+      ...this.baseHeaders,
+      'mcp-protocol-version': MODERN,
+      'mcp-method': 'tools/call',
+      'mcp-name': tool,
+    };
+    return async () => {
+      const id = this.nextId++;
+      const reply = await this.post('{"jsonrpc":"2.0","id":' + id + tail, headers);
+      const ok = reply.status === 200 && isEcho(parseReply(reply.text, reply.headers['content-type'], id), text);
       if (!ok) this.firstFailure ??= { status: reply.status, body: reply.text.slice(0, 500) };
       return ok;
     };
