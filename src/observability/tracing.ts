@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { errorMessage } from '../errors.js';
+import { randomId } from '../random.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -103,7 +103,7 @@ export class Tracer {
 
   /** Ids for a new span: a new trace, or a child of `parent`. */
   ids(parent?: SpanContext): SpanContext {
-    return { traceId: parent?.traceId ?? randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex') };
+    return { traceId: parent?.traceId ?? randomId(16, 'hex'), spanId: randomId(8, 'hex') };
   }
 
   record(span: SpanRecord): void {

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { ProtocolError, ProtocolErrorCode, type Result } from '@modelcontextprotocol/server';
 import { GatewayError } from '../errors.js';
+import { randomId } from '../random.js';
 import type { Caller, ServerToClientMethod } from '../upstream/index.js';
 
 /** How long a multi-round call waits for the client to come back with answers. */
@@ -32,7 +32,7 @@ export type Work = (caller: Caller, signal: AbortSignal, progress: (p: Progress)
  * the latest round's state is accepted, so an old round cannot be replayed.
  */
 export class InputFlow {
-  readonly id = STATE_PREFIX + randomBytes(16).toString('base64url');
+  readonly id = STATE_PREFIX + randomId(16, 'base64url');
   private round = 0;
   private readonly controller = new AbortController();
   private readonly waiting = new Map<string, Ask>();
