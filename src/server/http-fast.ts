@@ -212,9 +212,41 @@ export function readBody(req: IncomingMessage, max: number): Promise<string | un
       resolve(undefined);
     };
     req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks, size).toString('utf8')));
+    req.once('end', () => {
+      const text = Buffer.concat(chunks, size).toString('utf8');
+      // A leading byte-order mark is not JSON: dropped, as the fetch API's decoding does.
+      resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    });
     req.once('error', reject);
   });
+}
+
+/**
+ * How deep a POST body may nest: far beyond any real request, well within what
+ * `JSON.stringify` can serialise again (it overflows the stack at a few thousand).
+ */
+export const MAX_BODY_DEPTH = 1000;
+
+/** A POST body's JSON, or what to answer instead (HTTP 400): it is not JSON, or it nests too deep. */
+export function parseBody(
+  text: string,
+): { ok: true; body: unknown } | { ok: false; code: number; message: string; id: string | number | null } {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { ok: false, code: -32700, message: 'Parse error: the request body is not valid JSON', id: null };
+  }
+  // Everything after this serialises the body again (the web Request, the upstream's
+  // request, the audit's canonical form), which a few thousand levels would overflow.
+  if (!nestsDeeperThan(text, MAX_BODY_DEPTH)) return { ok: true, body };
+  const id = (body as { id?: unknown } | null)?.id;
+  return {
+    ok: false,
+    code: -32600,
+    message: `Invalid Request: the request body nests deeper than ${MAX_BODY_DEPTH} levels`,
+    id: typeof id === 'string' || typeof id === 'number' ? id : null,
+  };
 }
 
 /**

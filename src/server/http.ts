@@ -15,17 +15,11 @@ import { GatewayError, errorMessage } from '../errors.js';
 import { adminToken, dashboard, dashboardUrl, type DashboardSources } from '../dashboard/index.js';
 import type { Caller, SessionUpstreams } from '../upstream/index.js';
 import { health } from './health.js';
-import { HttpFastSession, nestsDeeperThan, readBody } from './http-fast.js';
+import { HttpFastSession, parseBody, readBody } from './http-fast.js';
 import { paramHeaderMismatch } from './param-headers.js';
 import { isLoopbackHost, originGuard, originRefusal } from './origin-guard.js';
 import type { Runtime } from './runtime.js';
 import { DownstreamSession } from './session.js';
-
-/**
- * How deep a POST body may nest: far beyond any real request, well within what
- * `JSON.stringify` can serialise again (it overflows the stack at a few thousand).
- */
-const MAX_BODY_DEPTH = 1000;
 
 /** How often an open SSE answer gets a comment, so that proxies do not close it (the SDK's interval). */
 const SSE_KEEP_ALIVE_MS = 15_000;
@@ -203,15 +197,13 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
   const route = async (request: Request, given?: { parsedBody?: unknown }): Promise<Response> => {
     const who = identify(request.headers.get('authorization'), runtime, { loopback, agent: options.agent });
     if (who instanceof Response) return who;
-    // A JSON POST arrives parsed (see `post`); anything else is parsed here, from a clone,
-    // since the transport reads the request again.
+    // A JSON POST to /mcp arrives parsed (see `post`); anything else is parsed here, from
+    // a clone, since the transport reads the request again.
     let body: unknown = given?.parsedBody;
     if (request.method === 'POST' && given?.parsedBody === undefined) {
-      try {
-        body = await request.clone().json();
-      } catch {
-        return jsonRpcError(400, -32700, 'Parse error: the request body is not valid JSON');
-      }
+      const parsed = parseBody(await request.clone().text());
+      if (!parsed.ok) return jsonRpcError(400, parsed.code, parsed.message, {}, parsed.id);
+      body = parsed.body;
     }
     const sessionId = request.headers.get('mcp-session-id');
     // Shutting down: no new sessions or calls, but what is in flight may still need its
@@ -281,57 +273,45 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
       maxRequestBodySize: limits.maxBodyBytes,
     },
   );
-  // The fast path (http-fast.ts) for a 2025-era session's POSTs, unless
-  // SWITCHBOARD_FAST_PATH=off: it checks first what the SDK transport would refuse, and
-  // hands everything it does not take to the usual handler, with the body it read.
-  // Other JSON POSTs (2026-07-28 requests, initialize) are read and parsed here too, once:
-  // the handler then builds its web Request from the parsed body, and `route` needs no
-  // clone of the body stream to look at it (a clone tees the stream: ~5 % of the CPU of
-  // a stateless call).
+  // Every JSON POST to /mcp is read and parsed here, once: the handler then builds its web
+  // Request from the parsed body, and `route` needs no clone of the body stream to look at
+  // it (a clone tees the stream: ~5 % of the CPU of a stateless call). A 2025-era
+  // session's POST goes to the fast path first (http-fast.ts), unless
+  // SWITCHBOARD_FAST_PATH=off: it checks what the SDK transport would refuse, and
+  // hands everything it does not take on to the handler.
   const fastPath = process.env.SWITCHBOARD_FAST_PATH !== 'off';
   const post = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const id = req.headers['mcp-session-id'];
-    const entry = fastPath && typeof id === 'string' ? legacySessions.get(id) : undefined;
-    const accept = req.headers.accept;
-    if (
-      (id !== undefined && !entry) ||
-      !isJsonContentType(req.headers['content-type'] ?? null) ||
-      (entry && (!accept?.includes('application/json') || !accept.includes('text/event-stream')))
-    ) {
-      return handler(req, res);
-    }
-    // The usual handler answers who may not ask (401) before it parses the body.
+    if (!isJsonContentType(req.headers['content-type'] ?? null)) return handler(req, res);
+    // The handler answers who may not ask (401) before it parses the body.
     const who = identify(req.headers.authorization ?? null, runtime, { loopback, agent: options.agent });
-    if (who instanceof Response || (entry && who.agent !== entry.session.agent)) return handler(req, res);
+    if (who instanceof Response) return handler(req, res);
     const text = await readBody(req, limits.maxBodyBytes);
     if (text === undefined) {
       const message = `Payload Too Large: Request body must not exceed ${limits.maxBodyBytes} bytes`;
       res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
       return void res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
     }
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
+    const parsed = parseBody(text);
+    if (!parsed.ok) {
       res.writeHead(400, { 'content-type': 'application/json' });
-      const error = { code: -32700, message: 'Parse error: the request body is not valid JSON' };
-      return void res.end(JSON.stringify({ jsonrpc: '2.0', error, id: null }));
+      const error = { code: parsed.code, message: parsed.message };
+      return void res.end(JSON.stringify({ jsonrpc: '2.0', error, id: parsed.id }));
     }
-    // Everything after this serialises the body again (the web Request, the upstream's
-    // request), which a few thousand levels of nesting would overflow.
-    if (nestsDeeperThan(text, MAX_BODY_DEPTH)) {
-      const rid = (body as { id?: unknown } | null)?.id;
-      res.writeHead(400, { 'content-type': 'application/json' });
-      const message = `Invalid Request: the request body nests deeper than ${MAX_BODY_DEPTH} levels`;
-      const id = typeof rid === 'string' || typeof rid === 'number' ? rid : null;
-      return void res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message }, id }));
-    }
-    // The session may have ended while the body arrived: the usual path answers 404.
-    if (entry && legacySessions.get(id as string) === entry && entry.fast.take(body, req, res)) {
+    const id = req.headers['mcp-session-id'];
+    // Looked up after the body arrived: the session may have ended meanwhile.
+    const entry = fastPath && typeof id === 'string' ? legacySessions.get(id) : undefined;
+    const accept = req.headers.accept;
+    if (
+      entry &&
+      who.agent === entry.session.agent &&
+      accept?.includes('application/json') &&
+      accept.includes('text/event-stream') &&
+      entry.fast.take(parsed.body, req, res)
+    ) {
       entry.lastSeen = Date.now();
       return;
     }
-    return handler(req, res, body);
+    return handler(req, res, parsed.body);
   };
   app.all('/mcp', (req, res) => void handler(req, res));
   // POST /mcp, nearly all of the traffic, skips express's routing when the origin check

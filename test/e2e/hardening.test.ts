@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient } from '../helpers/clients.js';
 import { startGatewayHttp } from '../helpers/gateway.js';
 import { BIN, EVERYTHING, RECORDER, tempDir, writeConfig } from '../helpers/paths.js';
@@ -180,38 +180,43 @@ describe('SIGTERM with calls in flight', () => {
   });
 });
 
-describe('the HTTP front door and deeply nested bodies', () => {
+describe.each([
+  ['the fast path', {}],
+  ['SWITCHBOARD_FAST_PATH=off', { SWITCHBOARD_FAST_PATH: 'off' }],
+] as const)('the HTTP front door and odd bodies, %s', (_name, env) => {
   const dir = tempDir();
   const config = writeConfig(dir, { mcpServers: { everything: { command: 'node', args: [EVERYTHING, 'stdio'] } } });
   const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-  const call = (depth: number) =>
-    `{"jsonrpc":"2.0","id":"deep","method":"tools/call","params":{"name":"everything__echo","arguments":{"message":"x","a":${'['.repeat(depth)}1${']'.repeat(depth)}}}}`;
+  const initialize = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+  });
+  const nested = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+  const call = (depth: number, meta = '') =>
+    `{"jsonrpc":"2.0","id":"deep","method":"tools/call","params":{"name":"everything__echo","arguments":{"message":"x","a":${nested(depth)}}${meta}}}`;
+  const modern = {
+    ...headers,
+    'mcp-protocol-version': '2026-07-28',
+    'mcp-method': 'tools/call',
+    'mcp-name': 'everything__echo',
+  };
+  const envelope = `,"_meta":${JSON.stringify({
+    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientCapabilities': {},
+  })}`;
   const refusal = {
     jsonrpc: '2.0',
     error: { code: -32600, message: 'Invalid Request: the request body nests deeper than 1000 levels' },
     id: 'deep',
   };
-
-  // V8 parses any depth, but serialising such a body again (for the SDK's web Request, or
-  // for the upstream) overflows the stack: it was answered 500 after being parsed.
-  it('refuses a body nested deeper than 1000 levels with 400, with or without a session', async () => {
-    const { url } = await startGatewayHttp(config);
-    for (const depth of [2_000, 12_000]) {
-      const response = await fetch(url, { method: 'POST', headers, body: call(depth) });
-      expect(response.status).toBe(400);
-      expect(await response.json()).toEqual(refusal);
-    }
-    const opened = await fetch(url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-      }),
-    });
-    const session = {
+  let url = '';
+  let session: Record<string, string> = {};
+  beforeAll(async () => {
+    ({ url } = await startGatewayHttp(config, [], env));
+    const opened = await fetch(url, { method: 'POST', headers, body: initialize });
+    session = {
       ...headers,
       'mcp-session-id': opened.headers.get('mcp-session-id')!,
       'mcp-protocol-version': '2025-11-25',
@@ -219,13 +224,44 @@ describe('the HTTP front door and deeply nested bodies', () => {
     await opened.body?.cancel();
     const initialized = JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' });
     expect((await fetch(url, { method: 'POST', headers: session, body: initialized })).status).toBe(202);
-    const deep = await fetch(url, { method: 'POST', headers: session, body: call(5_000) });
-    expect(deep.status).toBe(400);
-    expect(await deep.json()).toEqual(refusal);
-    // Within the limit, the call goes through (the echo tool ignores the extra argument).
-    const fine = await fetch(url, { method: 'POST', headers: session, body: call(900) });
-    expect(fine.status).toBe(200);
-    expect(await fine.text()).toContain('Echo: x');
+  });
+
+  // V8 parses any depth, but serialising such a body again (for the SDK's web Request, or
+  // for the upstream) overflows the stack: a session's call was answered 500.
+  it('refuses a body nested deeper than 1000 levels with 400, whoever sends it', async () => {
+    const cases: [string, Record<string, string>, string][] = [
+      [url, headers, call(2_000)],
+      [url, headers, call(12_000)],
+      [url, modern, call(3_000, envelope)],
+      [url, session, call(5_000)],
+      [`${url}?via=express`, modern, call(3_000, envelope)],
+    ];
+    for (const [target, h, body] of cases) {
+      const response = await fetch(target, { method: 'POST', headers: h, body });
+      expect(response.status, `${target} ${h['mcp-protocol-version'] ?? 'no version'}`).toBe(400);
+      expect(await response.json()).toEqual(refusal);
+    }
+  });
+
+  it('serves a body within the limit, from a session and statelessly', async () => {
+    for (const [h, body] of [
+      [session, call(900)],
+      [modern, call(900, envelope)],
+    ] as const) {
+      const response = await fetch(url, { method: 'POST', headers: h, body });
+      expect(response.status).toBe(200);
+      expect(await response.text()).toContain('Echo: x');
+    }
+  });
+
+  it('reads past a byte-order mark at the start of a body, as the fetch API does', async () => {
+    const bom = '\uFEFF';
+    const opened = await fetch(url, { method: 'POST', headers, body: bom + initialize });
+    expect(opened.status).toBe(200);
+    await opened.body?.cancel();
+    const response = await fetch(url, { method: 'POST', headers: session, body: bom + call(1) });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('Echo: x');
   });
 });
 
