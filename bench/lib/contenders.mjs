@@ -271,6 +271,24 @@ export async function switchboardHttp(name, upstream, options, { connections, se
   });
 }
 
+/**
+ * `gateway` (a Switchboard HTTP target) called by stateless 2026-07-28 clients instead of
+ * sessions: the same process, measured in its own turns.
+ */
+export function modernTarget(gateway, { connections }) {
+  const client = new StreamableHttp(gateway.url, { connections });
+  const callers = Array.from({ length: connections }, () => client.modernEchoCaller(gateway.tool));
+  return {
+    name: `${gateway.name}, 2026-07-28 client`,
+    pid: gateway.pid,
+    upstreamPid: gateway.upstreamPid,
+    tool: gateway.tool,
+    url: gateway.url,
+    callers: (inflight) => callers.slice(0, Math.max(1, Math.min(inflight, callers.length))),
+    close: () => client.close(),
+  };
+}
+
 export async function sdkProxyHttp(upstream, { connections, sessions }) {
   const logFile = path.join(runDir(), 'sdk-proxy-http.log');
   const child = start(NODE, [path.join(here, 'sdk-proxy.mjs'), '--http-port', '0', '--upstream-url', upstream.url], {

@@ -383,8 +383,9 @@ export function renderResults(run) {
       `${h.sessions} sessions (1 in flight uses one), up to ${h.connections} keep-alive connections, one streamable HTTP ` +
         'echo upstream shared by every contender. The raw HTTP relay forwards each request (method, headers, body) ' +
         'over keep-alive connections and streams the answer back, understanding nothing: the floor of one extra ' +
-        'HTTP hop in Node. mcp-hub serves the legacy SSE transport only: its figures include a POST and an event ' +
-        'on the stream per call.',
+        'HTTP hop in Node. The 2026-07-28 client row is the first Switchboard again, called statelessly with the ' +
+        'per-request envelope (the SDK’s per-request path). mcp-hub serves the legacy SSE transport only: its ' +
+        'figures include a POST and an event on the stream per call.',
     );
     out.push('');
     out.push(loadTable(h));

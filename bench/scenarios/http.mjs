@@ -4,7 +4,15 @@
 // Node), a bare SDK proxy, Switchboard (policy + audit on, and off) and the peer
 // mcp-hub (legacy SSE downstream) run the same workload, alternating.
 import { readFileSync } from 'node:fs';
-import { directHttp, httpRelay, httpUpstream, mcpHubHttp, sdkProxyHttp, switchboardHttp } from '../lib/contenders.mjs';
+import {
+  directHttp,
+  httpRelay,
+  httpUpstream,
+  modernTarget,
+  mcpHubHttp,
+  sdkProxyHttp,
+  switchboardHttp,
+} from '../lib/contenders.mjs';
 import { compare } from '../lib/compare.mjs';
 import { SWITCHBOARD_VARIANTS } from './stdio.mjs';
 
@@ -31,6 +39,10 @@ export async function run({ params, log }) {
     for (const v of [SWITCHBOARD_VARIANTS[0], SWITCHBOARD_VARIANTS[2]]) {
       await add(v.key, () => switchboardHttp(v.name, upstream, v.options, shape));
     }
+    // The first gateway again, called as a 2026-07-28 client calls it: stateless, each
+    // request with its `_meta` envelope (the SDK's per-request path, no fast path yet).
+    const first = targets.find((t) => t.key === SWITCHBOARD_VARIANTS[0].key);
+    if (first) await add('switchboard-modern', () => modernTarget(first, shape));
     if (params.peers) await add('mcp-hub', () => mcpHubHttp(upstream, shape));
     const results = await compare({
       targets,
