@@ -225,7 +225,7 @@ export function readBody(req: IncomingMessage, max: number): Promise<string | un
  * How deep a POST body may nest: far beyond any real request, well within what
  * `JSON.stringify` can serialise again (it overflows the stack at a few thousand).
  */
-export const MAX_BODY_DEPTH = 1000;
+const MAX_BODY_DEPTH = 1000;
 
 /** A POST body's JSON, or what to answer instead (HTTP 400): it is not JSON, or it nests too deep. */
 export function parseBody(
@@ -262,8 +262,8 @@ export function nestsDeeperThan(text: string, max: number): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c)
-        i++; // a backslash: the next character is escaped
+      // A backslash escapes the next character (a quote or another backslash).
+      if (c === 0x5c) i++;
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
