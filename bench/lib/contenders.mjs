@@ -231,18 +231,14 @@ export function directHttp(upstream, { connections, sessions }) {
   });
 }
 
-/** The raw HTTP relay (`http-relay.mjs`): the floor of one extra HTTP hop in Node. */
-export async function httpRelay(upstream, { connections, sessions, nodeFlags = [] }) {
-  const logFile = path.join(runDir(), 'http-relay.log');
-  const child = start(
-    NODE,
-    [...nodeFlags, path.join(here, 'http-relay.mjs'), '--port', '0', '--upstream-url', upstream.url],
-    {
-      logFile,
-    },
-  );
+/** A bench script serving streamable HTTP on a port it prints, in front of `upstream`. */
+async function scriptHttp(name, script, args, upstream, { connections, sessions, nodeFlags = [] }) {
+  const logFile = path.join(runDir(), `${path.basename(script, '.mjs')}-http.log`);
+  const child = start(NODE, [...nodeFlags, path.join(here, script), ...args, '--upstream-url', upstream.url], {
+    logFile,
+  });
   const port = await portOf(child);
-  return streamableTarget('raw HTTP relay', `http://127.0.0.1:${port}/mcp`, {
+  return streamableTarget(name, `http://127.0.0.1:${port}/mcp`, {
     pid: child.pid,
     upstreamPid: () => upstream.pid,
     connections,
@@ -250,6 +246,11 @@ export async function httpRelay(upstream, { connections, sessions, nodeFlags = [
     close: () => stop(child),
     extra: { child, logFile },
   });
+}
+
+/** The raw HTTP relay (`http-relay.mjs`): the floor of one extra HTTP hop in Node. */
+export function httpRelay(upstream, shape) {
+  return scriptHttp('raw HTTP relay', 'http-relay.mjs', ['--port', '0'], upstream, shape);
 }
 
 export async function switchboardHttp(name, upstream, options, { connections, sessions, nodeFlags = [] }) {
@@ -289,20 +290,8 @@ export function modernTarget(gateway, { connections }) {
   };
 }
 
-export async function sdkProxyHttp(upstream, { connections, sessions }) {
-  const logFile = path.join(runDir(), 'sdk-proxy-http.log');
-  const child = start(NODE, [path.join(here, 'sdk-proxy.mjs'), '--http-port', '0', '--upstream-url', upstream.url], {
-    logFile,
-  });
-  const port = await portOf(child);
-  return streamableTarget('bare SDK proxy', `http://127.0.0.1:${port}/mcp`, {
-    pid: child.pid,
-    upstreamPid: () => upstream.pid,
-    connections,
-    sessions,
-    close: () => stop(child),
-    extra: { logFile },
-  });
+export function sdkProxyHttp(upstream, shape) {
+  return scriptHttp('bare SDK proxy', 'sdk-proxy.mjs', ['--http-port', '0'], upstream, shape);
 }
 
 /** mcp-hub config for `servers` ({name: {url} | {command, args}}). */

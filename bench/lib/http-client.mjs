@@ -84,8 +84,13 @@ export class StreamableHttp {
   }
 
   echoCaller(session, tool, text = 'hello') {
-    const tail = `,"method":"tools/call","params":${JSON.stringify({ name: tool, arguments: { text } })}}`;
-    const { headers } = session;
+    return this.echo({ name: tool, arguments: { text } }, session.headers);
+  }
+
+  /** A caller of `tools/call` with `params` (pre-serialised) and `headers`, checking for the echo. */
+  echo(params, headers) {
+    const tail = `,"method":"tools/call","params":${JSON.stringify(params)}}`;
+    const text = params.arguments.text;
     return async () => {
       const id = this.nextId++;
       const reply = await this.post('{"jsonrpc":"2.0","id":' + id + tail, headers);
@@ -107,20 +112,13 @@ export class StreamableHttp {
       'io.modelcontextprotocol/clientCapabilities': {},
       'io.modelcontextprotocol/clientInfo': INIT.clientInfo,
     };
-    const tail = `,"method":"tools/call","params":${JSON.stringify({ name: tool, arguments: { text }, _meta: meta })}}`;
     const headers = {
       ...this.baseHeaders,
       'mcp-protocol-version': MODERN,
       'mcp-method': 'tools/call',
       'mcp-name': tool,
     };
-    return async () => {
-      const id = this.nextId++;
-      const reply = await this.post('{"jsonrpc":"2.0","id":' + id + tail, headers);
-      const ok = reply.status === 200 && isEcho(parseReply(reply.text, reply.headers['content-type'], id), text);
-      if (!ok) this.firstFailure ??= { status: reply.status, body: reply.text.slice(0, 500) };
-      return ok;
-    };
+    return this.echo({ name: tool, arguments: { text }, _meta: meta }, headers);
   }
 
   /** Ends the sessions (DELETE), then the connections. */
