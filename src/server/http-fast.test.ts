@@ -20,6 +20,13 @@ describe('nestsDeeperThan', () => {
     expect(nestsDeeperThan(JSON.stringify({ s: 'x\\' }) + nested(5), 3)).toBe(true);
   });
 
+  it('skips a long string whole, however its quotes and backslashes run', () => {
+    // The object and its four arrays nest 5 deep; the brackets in the string do not count.
+    const text = JSON.stringify({ s: 'x'.repeat(5000) + '\\"\\\\"[[[[[[' + '\\'.repeat(7), t: [[[[1]]]] });
+    expect(nestsDeeperThan(text, 5)).toBe(false);
+    expect(nestsDeeperThan(text, 4)).toBe(true);
+  });
+
   it('at the limit: one level more is over it', () => {
     expect(nestsDeeperThan(nested(5), 5)).toBe(false);
     expect(nestsDeeperThan(nested(6), 5)).toBe(true);
